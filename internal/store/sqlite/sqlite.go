@@ -1,0 +1,77 @@
+// Package sqlite opens the embedded default store: a SQLite file (pure Go, modernc.org/sqlite)
+// in WAL mode with foreign keys on. Writes go through one connection (SQLite has one writer);
+// reads use a pool of their own so they never wait behind a write.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/evcs/evcs/internal/store/sqlstore"
+)
+
+// Dialect is SQLite's.
+var Dialect = sqlstore.Dialect{
+	Name:         "sqlite",
+	Goose:        goose.DialectSQLite3,
+	IsUnique:     func(err error) bool { return code(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code(err) == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY },
+	IsForeignKey: func(err error) bool { return code(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY },
+	IsRetryable:  func(err error) bool { c := code(err) & 0xff; return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED },
+}
+
+func code(err error) int {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
+
+// Open opens (creating if needed) the database file at path and applies migrations.
+func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("sqlite: create %s: %w", dir, err)
+		}
+	}
+	dsn := func(txlock string) string {
+		q := url.Values{}
+		for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)"} {
+			q.Add("_pragma", p)
+		}
+		q.Set("_txlock", txlock)
+		return "file:" + path + "?" + q.Encode()
+	}
+	w, err := sql.Open("sqlite", dsn("immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := sqlstore.Migrate(ctx, w, Dialect); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", dsn("deferred"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	return sqlstore.New(w, r, Dialect), nil
+}

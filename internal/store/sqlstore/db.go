@@ -1,0 +1,166 @@
+// Package sqlstore is the SQL implementation of store.Store shared by SQLite and PostgreSQL.
+// The two engines differ only in what Dialect captures (placeholders, error codes, locking);
+// store/sqlite and store/postgres open the database, set it up and hand it here.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/evcs/evcs/internal/errs"
+	"github.com/evcs/evcs/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Dialect captures what differs between engines.
+type Dialect struct {
+	Name string // "sqlite" or "postgres"
+	// Goose is the goose dialect for migrations.
+	Goose goose.Dialect
+	// Numbered placeholders ($1) instead of '?'.
+	Numbered bool
+	// IsUnique reports whether err is a unique-constraint violation.
+	IsUnique func(error) bool
+	// IsForeignKey reports whether err is a foreign-key violation.
+	IsForeignKey func(error) bool
+	// IsRetryable reports whether a transaction failed for contention and may be retried.
+	IsRetryable func(error) bool
+}
+
+// DB is a store.Store on database/sql.
+type DB struct {
+	w, r    *sql.DB // writer and reader pools (the same pool on PostgreSQL)
+	d       Dialect
+	rebinds sync.Map
+}
+
+// New wraps open pools. w serves InTx, r serves View.
+func New(w, r *sql.DB, d Dialect) *DB { return &DB{w: w, r: r, d: d} }
+
+// Migrate applies every pending migration.
+func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
+	p, err := goose.NewProvider(d.Goose, db, mustSub(migrations, "migrations"))
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Dialect returns the engine name.
+func (db *DB) Dialect() string { return db.d.Name }
+
+// SQL returns the writer pool, for engine-specific tools (backup, LISTEN).
+func (db *DB) SQL() *sql.DB { return db.w }
+
+// Ping checks the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.w.PingContext(ctx) }
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.w.Close()
+	if db.r != db.w {
+		err = errors.Join(err, db.r.Close())
+	}
+	return err
+}
+
+// Stats reports the writer pool's figures.
+func (db *DB) Stats() store.Stats {
+	s := db.w.Stats()
+	return store.Stats{OpenConns: s.OpenConnections, InUse: s.InUse, Idle: s.Idle, WaitCount: s.WaitCount, WaitDuration: s.WaitDuration}
+}
+
+// InTx runs fn in a write transaction; it commits when fn returns nil. A transaction that fails
+// for contention (serialisation, deadlock, busy) is retried a few times.
+func (db *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = db.run(ctx, db.w, false, fn)
+		if err == nil || db.d.IsRetryable == nil || !db.d.IsRetryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// View runs fn in a read-only transaction.
+func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
+	return db.run(ctx, db.r, true, fn)
+}
+
+func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(store.Tx) error) (err error) {
+	sqlTx, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly && db.d.Name == "postgres"})
+	if err != nil {
+		return errs.Wrap("begin", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = sqlTx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = sqlTx.Rollback()
+			return
+		}
+		if cerr := sqlTx.Commit(); cerr != nil {
+			err = errs.Wrap("commit", cerr)
+		}
+	}()
+	return fn(&tx{db: db, q: sqlTx})
+}
+
+// rebind turns '?' placeholders into $n for engines that number them. Results are cached.
+func (db *DB) rebind(q string) string {
+	if !db.d.Numbered {
+		return q
+	}
+	if v, ok := db.rebinds.Load(q); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	s := b.String()
+	db.rebinds.Store(q, s)
+	return s
+}
+
+// mapErr turns engine errors into errs kinds.
+func (db *DB) mapErr(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return store.ErrNotFound
+	case db.d.IsUnique != nil && db.d.IsUnique(err):
+		return &errs.Error{Kind: errs.Conflict, Op: op, Msg: "already exists", Err: err}
+	case db.d.IsForeignKey != nil && db.d.IsForeignKey(err):
+		return &errs.Error{Kind: errs.Invalid, Op: op, Msg: "refers to a record that does not exist", Err: err}
+	}
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return errs.Wrap(op, err)
+}

@@ -1,0 +1,239 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/evcs/evcs/internal/errs"
+	"github.com/evcs/evcs/internal/store"
+)
+
+// querier is what both *sql.Tx and *sql.DB offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// meta are the columns every master-data table has.
+type meta struct {
+	ID        *string
+	Status    *string
+	CreatedAt *time.Time
+	UpdatedAt *time.Time
+}
+
+// table describes how a record type is stored: its document in `data`, and the columns
+// (cols, filled by vals in the same order) that are filtered, joined or constrained on.
+type table[T any] struct {
+	name   string
+	entity string // singular name for errors
+	cols   []string
+	vals   func(*T) []any
+	meta   func(*T) meta
+	secret func(*T) *string // optional column "secret" (hashes), never in the document
+	search []string         // columns searched by Query.Search
+}
+
+// repo is a table bound to a transaction.
+type repo[T any] struct {
+	t  *table[T]
+	db *DB
+	q  querier
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func (r repo[T]) Filterable() []string { return append([]string{"status"}, r.t.cols...) }
+
+func (r repo[T]) Create(ctx context.Context, v *T) error {
+	m := r.t.meta(v)
+	data, err := json.Marshal(v)
+	if err != nil {
+		return errs.Wrap("encode "+r.t.entity, err)
+	}
+	cols := append([]string{"id", "status", "created_at", "updated_at", "data"}, r.t.cols...)
+	args := append([]any{*m.ID, statusOf(m), micros(*m.CreatedAt), micros(*m.UpdatedAt), string(data)}, nullEmpty(r.t.vals(v))...)
+	if r.t.secret != nil {
+		cols = append(cols, "secret")
+		args = append(args, *r.t.secret(v))
+	}
+	q := "INSERT INTO " + r.t.name + " (" + strings.Join(cols, ", ") + ") VALUES (" + placeholders(len(cols)) + ")"
+	_, err = r.q.ExecContext(ctx, r.db.rebind(q), args...)
+	return r.db.mapErr("create "+r.t.entity, err)
+}
+
+func (r repo[T]) Update(ctx context.Context, v *T) error {
+	m := r.t.meta(v)
+	data, err := json.Marshal(v)
+	if err != nil {
+		return errs.Wrap("encode "+r.t.entity, err)
+	}
+	sets := []string{"status = ?", "updated_at = ?", "data = ?"}
+	args := []any{statusOf(m), micros(*m.UpdatedAt), string(data)}
+	for i, c := range r.t.cols {
+		sets = append(sets, c+" = ?")
+		args = append(args, nullEmpty(r.t.vals(v))[i])
+	}
+	if r.t.secret != nil {
+		sets = append(sets, "secret = ?")
+		args = append(args, *r.t.secret(v))
+	}
+	args = append(args, *m.ID)
+	res, err := r.q.ExecContext(ctx, r.db.rebind("UPDATE "+r.t.name+" SET "+strings.Join(sets, ", ")+" WHERE id = ?"), args...)
+	if err != nil {
+		return r.db.mapErr("update "+r.t.entity, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.E(errs.NotFound, "%s %q not found", r.t.entity, *m.ID)
+	}
+	return nil
+}
+
+func (r repo[T]) selectCols() string {
+	if r.t.secret != nil {
+		return "data, secret"
+	}
+	return "data"
+}
+
+func (r repo[T]) scan(row interface{ Scan(...any) error }) (*T, error) {
+	var data string
+	var secret string
+	dst := []any{&data}
+	if r.t.secret != nil {
+		dst = append(dst, &secret)
+	}
+	if err := row.Scan(dst...); err != nil {
+		return nil, err
+	}
+	v := new(T)
+	if err := json.Unmarshal([]byte(data), v); err != nil {
+		return nil, errs.Wrap("decode "+r.t.entity, err)
+	}
+	if r.t.secret != nil {
+		*r.t.secret(v) = secret
+	}
+	return v, nil
+}
+
+func (r repo[T]) Get(ctx context.Context, id string) (*T, error) {
+	v, err := r.scan(r.q.QueryRowContext(ctx, r.db.rebind("SELECT "+r.selectCols()+" FROM "+r.t.name+" WHERE id = ?"), id))
+	if err == sql.ErrNoRows {
+		return nil, errs.E(errs.NotFound, "%s %q not found", r.t.entity, id)
+	}
+	return v, r.db.mapErr("get "+r.t.entity, err)
+}
+
+func (r repo[T]) GetBy(ctx context.Context, field, value string) (*T, error) {
+	if field != "id" && !slices.Contains(r.Filterable(), field) && field != "secret" {
+		return nil, errs.E(errs.Internal, "%s has no column %q", r.t.name, field)
+	}
+	v, err := r.scan(r.q.QueryRowContext(ctx, r.db.rebind("SELECT "+r.selectCols()+" FROM "+r.t.name+" WHERE "+field+" = ? ORDER BY id LIMIT 1"), value))
+	if err == sql.ErrNoRows {
+		return nil, errs.E(errs.NotFound, "%s with %s %q not found", r.t.entity, field, value)
+	}
+	return v, r.db.mapErr("get "+r.t.entity, err)
+}
+
+func (r repo[T]) List(ctx context.Context, q store.Query) ([]T, string, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	if limit > 500 {
+		limit = 500
+	}
+	var where []string
+	var args []any
+	allowed := r.Filterable()
+	keys := make([]string, 0, len(q.Filter))
+	for k := range q.Filter {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !slices.Contains(allowed, k) {
+			return nil, "", errs.Field(k, "cannot filter %s by %s (filters: %s)", r.t.name, k, strings.Join(allowed, ", "))
+		}
+		where = append(where, k+" = ?")
+		args = append(args, q.Filter[k])
+	}
+	if q.Search != "" && len(r.t.search) > 0 {
+		var ors []string
+		for _, c := range r.t.search {
+			ors = append(ors, "LOWER("+c+") LIKE ?")
+			args = append(args, "%"+strings.ToLower(q.Search)+"%")
+		}
+		where = append(where, "("+strings.Join(ors, " OR ")+")")
+	}
+	if q.Cursor != "" {
+		after, err := base64.RawURLEncoding.DecodeString(q.Cursor)
+		if err != nil {
+			return nil, "", errs.Field("cursor", "not a cursor from this API")
+		}
+		where = append(where, "id > ?")
+		args = append(args, string(after))
+	}
+	sqlq := "SELECT " + r.selectCols() + " FROM " + r.t.name
+	if len(where) > 0 {
+		sqlq += " WHERE " + strings.Join(where, " AND ")
+	}
+	sqlq += " ORDER BY id LIMIT ?"
+	args = append(args, limit+1)
+	rows, err := r.q.QueryContext(ctx, r.db.rebind(sqlq), args...)
+	if err != nil {
+		return nil, "", r.db.mapErr("list "+r.t.name, err)
+	}
+	defer rows.Close()
+	items := make([]T, 0, limit)
+	for rows.Next() {
+		v, err := r.scan(rows)
+		if err != nil {
+			return nil, "", r.db.mapErr("list "+r.t.name, err)
+		}
+		items = append(items, *v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", r.db.mapErr("list "+r.t.name, err)
+	}
+	next := ""
+	if len(items) > limit {
+		items = items[:limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte(*r.t.meta(&items[limit-1]).ID))
+	}
+	return items, next, nil
+}
+
+func statusOf(m meta) string {
+	if m.Status == nil {
+		return ""
+	}
+	return *m.Status
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// nullEmpty stores empty optional references as NULL so foreign keys accept them.
+func nullEmpty(vals []any) []any {
+	for i, v := range vals {
+		if p, ok := v.(optRef); ok {
+			if p == "" {
+				vals[i] = nil
+			} else {
+				vals[i] = string(p)
+			}
+		}
+	}
+	return vals
+}
+
+// optRef marks an optional foreign key: empty means NULL.
+type optRef string

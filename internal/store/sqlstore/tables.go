@@ -1,0 +1,107 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/evcs/evcs/internal/account"
+	"github.com/evcs/evcs/internal/asset"
+	"github.com/evcs/evcs/internal/audit"
+	"github.com/evcs/evcs/internal/store"
+)
+
+var (
+	sites = &table[asset.Site]{name: "sites", entity: "site",
+		cols:   []string{"name", "time_zone", "default_tariff_id"},
+		vals:   func(v *asset.Site) []any { return []any{v.Name, v.TimeZone, v.DefaultTariffID} },
+		meta:   func(v *asset.Site) meta { return meta{&v.ID, &v.Status, &v.CreatedAt, &v.UpdatedAt} },
+		search: []string{"name"}}
+	nodes = &table[asset.Node]{name: "nodes", entity: "node",
+		cols: []string{"site_id", "parent_id", "kind"},
+		vals: func(v *asset.Node) []any { return []any{v.SiteID, optRef(v.ParentID), v.Kind} },
+		meta: func(v *asset.Node) meta { return meta{&v.ID, &v.Status, &v.CreatedAt, &v.UpdatedAt} }}
+	stations = &table[asset.Station]{name: "stations", entity: "station",
+		cols:   []string{"site_id", "node_id", "kind"},
+		vals:   func(v *asset.Station) []any { return []any{v.SiteID, optRef(v.NodeID), v.Kind} },
+		meta:   func(v *asset.Station) meta { return meta{&v.ID, &v.Status, &v.CreatedAt, &v.UpdatedAt} },
+		secret: func(v *asset.Station) *string { return &v.PasswordHash },
+		search: []string{"id"}}
+	evses = &table[asset.EVSE]{name: "evses", entity: "EVSE",
+		cols: []string{"station_id", "evse_no"},
+		vals: func(v *asset.EVSE) []any { return []any{v.StationID, v.EVSENo} },
+		meta: func(v *asset.EVSE) meta { return meta{&v.ID, &v.Status, &v.CreatedAt, &v.UpdatedAt} }}
+	connectors = &table[asset.Connector]{name: "connectors", entity: "connector",
+		cols: []string{"evse_id", "station_id", "connector_no"},
+		vals: func(v *asset.Connector) []any { return []any{v.EVSEID, v.StationID, v.ConnectorNo} },
+		meta: func(v *asset.Connector) meta { return meta{&v.ID, &v.Status, &v.CreatedAt, &v.UpdatedAt} }}
+	devices = &table[asset.Device]{name: "devices", entity: "device",
+		cols: []string{"site_id", "node_id", "kind"},
+		vals: func(v *asset.Device) []any { return []any{v.SiteID, optRef(v.NodeID), v.Kind} },
+		meta: func(v *asset.Device) meta { return meta{&v.ID, &v.Status, &v.CreatedAt, &v.UpdatedAt} }}
+	cabinets = &table[asset.Cabinet]{name: "cabinets", entity: "cabinet",
+		cols: []string{"station_id"},
+		vals: func(v *asset.Cabinet) []any { return []any{v.StationID} },
+		meta: func(v *asset.Cabinet) meta { return meta{&v.ID, &v.Status, &v.CreatedAt, &v.UpdatedAt} }}
+	batteries = &table[asset.Battery]{name: "batteries", entity: "battery",
+		cols:   []string{"serial", "battery_type", "state", "cabinet_id"},
+		vals:   func(v *asset.Battery) []any { return []any{v.Serial, v.BatteryType, v.State, optRef(v.CabinetID)} },
+		meta:   func(v *asset.Battery) meta { return meta{&v.ID, &v.Status, &v.CreatedAt, &v.UpdatedAt} },
+		search: []string{"serial"}}
+	users = &table[account.User]{name: "users", entity: "user",
+		cols:   []string{"email", "role", "group_id", "name"},
+		vals:   func(v *account.User) []any { return []any{v.Email, v.Role, v.GroupID, v.Name} },
+		meta:   func(v *account.User) meta { return meta{&v.ID, &v.Status, &v.CreatedAt, &v.UpdatedAt} },
+		secret: func(v *account.User) *string { return &v.PasswordHash },
+		search: []string{"name", "email"}}
+	accounts = &table[account.Account]{name: "accounts", entity: "account",
+		cols: []string{"user_id", "currency", "credit_limit"},
+		vals: func(v *account.Account) []any { return []any{optRef(v.UserID), v.Currency, v.CreditLimit} },
+		meta: func(v *account.Account) meta { return meta{&v.ID, &v.Status, &v.CreatedAt, &v.UpdatedAt} }}
+	idTokens = &table[account.IdToken]{name: "id_tokens", entity: "id token",
+		cols:   []string{"uid", "account_id", "group_id"},
+		vals:   func(v *account.IdToken) []any { return []any{v.UID, v.AccountID, v.GroupID} },
+		meta:   func(v *account.IdToken) meta { return meta{&v.ID, &v.Status, &v.CreatedAt, &v.UpdatedAt} },
+		search: []string{"uid"}}
+	vehicles = &table[account.Vehicle]{name: "vehicles", entity: "vehicle",
+		cols:   []string{"owner_id", "vin", "plate"},
+		vals:   func(v *account.Vehicle) []any { return []any{v.OwnerID, v.VIN, v.Plate} },
+		meta:   func(v *account.Vehicle) meta { return meta{&v.ID, &v.Status, &v.CreatedAt, &v.UpdatedAt} },
+		search: []string{"vin", "plate"}}
+	apiTokens = &table[account.APIToken]{name: "api_tokens", entity: "API token",
+		cols:   []string{"user_id"},
+		vals:   func(v *account.APIToken) []any { return []any{v.UserID} },
+		meta:   func(v *account.APIToken) meta { return meta{&v.ID, &v.Status, &v.CreatedAt, &v.UpdatedAt} },
+		secret: func(v *account.APIToken) *string { return &v.Hash }}
+	auditEvents = &table[audit.Event]{name: "audit_events", entity: "audit event",
+		cols: []string{"actor", "entity", "entity_id"},
+		vals: func(v *audit.Event) []any { return []any{v.Actor, v.Entity, v.EntityID} },
+		meta: func(v *audit.Event) meta { return meta{ID: &v.ID, CreatedAt: &v.At, UpdatedAt: &v.At} }}
+)
+
+// tx is a store.Tx over one SQL transaction.
+type tx struct {
+	db *DB
+	q  querier
+}
+
+func bind[T any](t *tx, tb *table[T]) store.Repo[T] { return repo[T]{t: tb, db: t.db, q: t.q} }
+
+func (t *tx) Sites() store.Repo[asset.Site]           { return bind(t, sites) }
+func (t *tx) Nodes() store.Repo[asset.Node]           { return bind(t, nodes) }
+func (t *tx) Stations() store.Repo[asset.Station]     { return bind(t, stations) }
+func (t *tx) EVSEs() store.Repo[asset.EVSE]           { return bind(t, evses) }
+func (t *tx) Connectors() store.Repo[asset.Connector] { return bind(t, connectors) }
+func (t *tx) Devices() store.Repo[asset.Device]       { return bind(t, devices) }
+func (t *tx) Cabinets() store.Repo[asset.Cabinet]     { return bind(t, cabinets) }
+func (t *tx) Batteries() store.Repo[asset.Battery]    { return bind(t, batteries) }
+func (t *tx) Users() store.Repo[account.User]         { return bind(t, users) }
+func (t *tx) Accounts() store.Repo[account.Account]   { return bind(t, accounts) }
+func (t *tx) IdTokens() store.Repo[account.IdToken]   { return bind(t, idTokens) }
+func (t *tx) Vehicles() store.Repo[account.Vehicle]   { return bind(t, vehicles) }
+func (t *tx) APITokens() store.Repo[account.APIToken] { return bind(t, apiTokens) }
+func (t *tx) Audit() store.Repo[audit.Event]          { return bind(t, auditEvents) }
+
+func (t *tx) Balance(ctx context.Context, accountID string) (int64, error) {
+	var sum int64
+	err := t.q.QueryRowContext(ctx, t.db.rebind("SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE account_id = ?"), accountID).Scan(&sum)
+	return sum, t.db.mapErr("balance", err)
+}

@@ -1,0 +1,75 @@
+// Package store declares what EVCS needs from a database; store/sqlite and store/postgres
+// implement it, and store/storetest is the one suite both pass.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/evcs/evcs/internal/account"
+	"github.com/evcs/evcs/internal/asset"
+	"github.com/evcs/evcs/internal/audit"
+	"github.com/evcs/evcs/internal/errs"
+)
+
+// ErrNotFound is returned by lookups that find nothing.
+var ErrNotFound = errs.E(errs.NotFound, "not found")
+
+// Store is a database. Writes run in InTx (one transaction, serialised where the engine needs it);
+// reads that need no lock run in View.
+type Store interface {
+	InTx(ctx context.Context, fn func(Tx) error) error
+	View(ctx context.Context, fn func(Tx) error) error
+	Ping(ctx context.Context) error
+	Stats() Stats
+	Dialect() string // "sqlite" or "postgres"
+	Close() error
+}
+
+// Stats are connection-pool figures for /metrics.
+type Stats struct {
+	OpenConns, InUse, Idle int
+	WaitCount              int64
+	WaitDuration           time.Duration
+}
+
+// Query selects a page of a list.
+type Query struct {
+	Filter map[string]string // field → exact value; fields per repository (see Filterable)
+	Search string            // substring match on the repository's searchable fields
+	Limit  int               // 1..500, default 50
+	Cursor string            // opaque, from the previous page's next cursor
+}
+
+// Repo is the common shape of master-data repositories.
+type Repo[T any] interface {
+	Create(ctx context.Context, v *T) error
+	Get(ctx context.Context, id string) (*T, error)
+	Update(ctx context.Context, v *T) error
+	// GetBy finds the one record whose indexed field equals value.
+	GetBy(ctx context.Context, field, value string) (*T, error)
+	List(ctx context.Context, q Query) (items []T, next string, err error)
+	// Filterable lists the field names List accepts in Query.Filter.
+	Filterable() []string
+}
+
+// Tx is everything that can be done inside one transaction.
+type Tx interface {
+	Sites() Repo[asset.Site]
+	Nodes() Repo[asset.Node]
+	Stations() Repo[asset.Station]
+	EVSEs() Repo[asset.EVSE]
+	Connectors() Repo[asset.Connector]
+	Devices() Repo[asset.Device]
+	Cabinets() Repo[asset.Cabinet]
+	Batteries() Repo[asset.Battery]
+	Users() Repo[account.User]
+	Accounts() Repo[account.Account]
+	IdTokens() Repo[account.IdToken]
+	Vehicles() Repo[account.Vehicle]
+	APITokens() Repo[account.APIToken]
+	Audit() Repo[audit.Event]
+
+	// Balance is the sum of an account's ledger entries, in minor units.
+	Balance(ctx context.Context, accountID string) (int64, error)
+}

@@ -1,0 +1,178 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/evcs/evcs/internal/account"
+	"github.com/evcs/evcs/internal/asset"
+	"github.com/evcs/evcs/internal/errs"
+	"github.com/evcs/evcs/internal/store"
+)
+
+// Run is the conformance suite every store implementation passes.
+func Run(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 10, 0, 0, 123456000, time.UTC)
+	site := asset.Site{ID: "site_1", SiteFields: asset.SiteFields{Name: "Depot North", TimeZone: "Europe/Amsterdam"}, Status: asset.Active, CreatedAt: now, UpdatedAt: now}
+
+	t.Run("create and get round-trip", func(t *testing.T) {
+		mustTx(t, s, func(tx store.Tx) error { return tx.Sites().Create(ctx, &site) })
+		var got *asset.Site
+		mustView(t, s, func(tx store.Tx) (err error) { got, err = tx.Sites().Get(ctx, "site_1"); return })
+		if got.Name != "Depot North" || got.TimeZone != "Europe/Amsterdam" || !got.CreatedAt.Equal(now) {
+			t.Fatalf("got %+v", got)
+		}
+	})
+	t.Run("get missing is NotFound", func(t *testing.T) {
+		err := s.View(ctx, func(tx store.Tx) error { _, err := tx.Sites().Get(ctx, "nope"); return err })
+		if !errs.Is(err, errs.NotFound) {
+			t.Fatalf("want NotFound, got %v", err)
+		}
+	})
+	t.Run("duplicate id is Conflict", func(t *testing.T) {
+		err := s.InTx(ctx, func(tx store.Tx) error { return tx.Sites().Create(ctx, &site) })
+		if !errs.Is(err, errs.Conflict) {
+			t.Fatalf("want Conflict, got %v", err)
+		}
+	})
+	t.Run("foreign key enforced", func(t *testing.T) {
+		st := asset.Station{ID: "CP-X", StationFields: asset.StationFields{SiteID: "missing", Kind: asset.KindAC}, Status: asset.Active, CreatedAt: now, UpdatedAt: now}
+		err := s.InTx(ctx, func(tx store.Tx) error { return tx.Stations().Create(ctx, &st) })
+		if !errs.Is(err, errs.Invalid) {
+			t.Fatalf("want Invalid for missing site, got %v", err)
+		}
+	})
+	t.Run("rollback leaves nothing", func(t *testing.T) {
+		boom := errors.New("boom")
+		err := s.InTx(ctx, func(tx store.Tx) error {
+			st := asset.Station{ID: "CP-R", StationFields: asset.StationFields{SiteID: "site_1", Kind: asset.KindAC}, Status: asset.Active, CreatedAt: now, UpdatedAt: now}
+			if err := tx.Stations().Create(ctx, &st); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("want boom, got %v", err)
+		}
+		err = s.View(ctx, func(tx store.Tx) error { _, err := tx.Stations().Get(ctx, "CP-R"); return err })
+		if !errs.Is(err, errs.NotFound) {
+			t.Fatalf("station survived rollback: %v", err)
+		}
+	})
+	t.Run("secret column kept out of the document", func(t *testing.T) {
+		st := asset.Station{ID: "CP-S", StationFields: asset.StationFields{SiteID: "site_1", Kind: asset.KindDC}, Status: asset.Active, CreatedAt: now, UpdatedAt: now, PasswordHash: "hash-1"}
+		mustTx(t, s, func(tx store.Tx) error { return tx.Stations().Create(ctx, &st) })
+		var got *asset.Station
+		mustView(t, s, func(tx store.Tx) (err error) { got, err = tx.Stations().Get(ctx, "CP-S"); return })
+		if got.PasswordHash != "hash-1" {
+			t.Fatalf("secret = %q", got.PasswordHash)
+		}
+		st.PasswordHash = "hash-2"
+		st.Vendor = "ACME"
+		mustTx(t, s, func(tx store.Tx) error { return tx.Stations().Update(ctx, &st) })
+		mustView(t, s, func(tx store.Tx) (err error) { got, err = tx.Stations().Get(ctx, "CP-S"); return })
+		if got.PasswordHash != "hash-2" || got.Vendor != "ACME" {
+			t.Fatalf("after update: %+v", got)
+		}
+	})
+	t.Run("update missing is NotFound", func(t *testing.T) {
+		ghost := asset.Site{ID: "ghost", Status: asset.Active, CreatedAt: now, UpdatedAt: now}
+		err := s.InTx(ctx, func(tx store.Tx) error { return tx.Sites().Update(ctx, &ghost) })
+		if !errs.Is(err, errs.NotFound) {
+			t.Fatalf("want NotFound, got %v", err)
+		}
+	})
+	t.Run("list pages with cursor and filters", func(t *testing.T) {
+		mustTx(t, s, func(tx store.Tx) error {
+			for _, id := range []string{"site_2", "site_3", "site_4", "site_5"} {
+				v := asset.Site{ID: id, SiteFields: asset.SiteFields{Name: "S " + id, TimeZone: "UTC"}, Status: asset.Active, CreatedAt: now, UpdatedAt: now}
+				if id == "site_5" {
+					v.Status = asset.Inactive
+				}
+				if err := tx.Sites().Create(ctx, &v); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		var seen []string
+		cursor := ""
+		for page := 0; page < 10; page++ {
+			var items []asset.Site
+			var next string
+			mustView(t, s, func(tx store.Tx) (err error) {
+				items, next, err = tx.Sites().List(ctx, store.Query{Limit: 2, Cursor: cursor, Filter: map[string]string{"status": asset.Active}})
+				return
+			})
+			for _, it := range items {
+				seen = append(seen, it.ID)
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		want := []string{"site_1", "site_2", "site_3", "site_4"}
+		if len(seen) != len(want) {
+			t.Fatalf("pages = %v, want %v", seen, want)
+		}
+		for i := range want {
+			if seen[i] != want[i] {
+				t.Fatalf("pages = %v, want %v", seen, want)
+			}
+		}
+		err := s.View(ctx, func(tx store.Tx) error {
+			_, _, err := tx.Sites().List(ctx, store.Query{Filter: map[string]string{"data": "x"}})
+			return err
+		})
+		if !errs.Is(err, errs.Invalid) || errs.FieldOf(err) != "data" {
+			t.Fatalf("unknown filter: %v", err)
+		}
+	})
+	t.Run("search and unique index lookups", func(t *testing.T) {
+		u := account.User{ID: "usr_1", UserFields: account.UserFields{Name: "Ada Lovelace", Email: "ada@example.com", Role: account.RolePurchaser}, Status: account.Active, CreatedAt: now, UpdatedAt: now}
+		mustTx(t, s, func(tx store.Tx) error { return tx.Users().Create(ctx, &u) })
+		var got *account.User
+		mustView(t, s, func(tx store.Tx) (err error) { got, err = tx.Users().GetBy(ctx, "email", "ada@example.com"); return })
+		if got.ID != "usr_1" {
+			t.Fatalf("GetBy email: %+v", got)
+		}
+		var items []account.User
+		mustView(t, s, func(tx store.Tx) (err error) { items, _, err = tx.Users().List(ctx, store.Query{Search: "LOVE"}); return })
+		if len(items) != 1 {
+			t.Fatalf("search: %d items", len(items))
+		}
+		dup := u
+		dup.ID = "usr_2"
+		err := s.InTx(ctx, func(tx store.Tx) error { return tx.Users().Create(ctx, &dup) })
+		if !errs.Is(err, errs.Conflict) {
+			t.Fatalf("duplicate email: want Conflict, got %v", err)
+		}
+	})
+	t.Run("balance of an account without entries is zero", func(t *testing.T) {
+		a := account.Account{ID: "acc_1", UserID: "usr_1", Currency: "EUR", Status: account.Active, CreatedAt: now, UpdatedAt: now}
+		mustTx(t, s, func(tx store.Tx) error { return tx.Accounts().Create(ctx, &a) })
+		var bal int64 = -1
+		mustView(t, s, func(tx store.Tx) (err error) { bal, err = tx.Balance(ctx, "acc_1"); return })
+		if bal != 0 {
+			t.Fatalf("balance = %d", bal)
+		}
+	})
+}
+
+func mustTx(t *testing.T, s store.Store, fn func(store.Tx) error) {
+	t.Helper()
+	if err := s.InTx(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustView(t *testing.T, s store.Store, fn func(store.Tx) error) {
+	t.Helper()
+	if err := s.View(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
