@@ -21,11 +21,16 @@ import (
 
 // Dialect is SQLite's.
 var Dialect = sqlstore.Dialect{
-	Name:         "sqlite",
-	Goose:        goose.DialectSQLite3,
-	IsUnique:     func(err error) bool { return code(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code(err) == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY },
+	Name:  "sqlite",
+	Goose: goose.DialectSQLite3,
+	IsUnique: func(err error) bool {
+		return code(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code(err) == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	},
 	IsForeignKey: func(err error) bool { return code(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY },
-	IsRetryable:  func(err error) bool { c := code(err) & 0xff; return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED },
+	IsRetryable: func(err error) bool {
+		c := code(err) & 0xff
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	},
 }
 
 func code(err error) int {

@@ -141,7 +141,10 @@ func Run(t *testing.T, s store.Store) {
 			t.Fatalf("GetBy email: %+v", got)
 		}
 		var items []account.User
-		mustView(t, s, func(tx store.Tx) (err error) { items, _, err = tx.Users().List(ctx, store.Query{Search: "LOVE"}); return })
+		mustView(t, s, func(tx store.Tx) (err error) {
+			items, _, err = tx.Users().List(ctx, store.Query{Search: "LOVE"})
+			return
+		})
 		if len(items) != 1 {
 			t.Fatalf("search: %d items", len(items))
 		}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/evcs/evcs/internal/app"
+	"github.com/evcs/evcs/internal/config"
+	"github.com/evcs/evcs/internal/httpapi"
+	"github.com/evcs/evcs/internal/obs"
+	"github.com/evcs/evcs/internal/store/opendb"
+	"github.com/evcs/evcs/internal/store/sqlstore"
+)
+
+// Main is one running EVCS: tests start it on port 0 with a temp database.
+type Main struct {
+	Cfg    config.Config
+	Stdout io.Writer
+	Stderr io.Writer
+	Log    *slog.Logger
+
+	Store *sqlstore.DB
+	App   *app.App
+	srv   *http.Server
+	ln    net.Listener
+	done  chan error
+}
+
+// Start opens the store (applying migrations), wires everything and starts listening.
+func (m *Main) Start(ctx context.Context) error {
+	if m.Stderr == nil {
+		m.Stderr = io.Discard
+	}
+	if m.Stdout == nil {
+		m.Stdout = io.Discard
+	}
+	if m.Log == nil {
+		m.Log = obs.NewLogger(m.Stderr, m.Cfg.LogFormat, m.Cfg.LogLevel)
+	}
+	s, err := opendb.Open(ctx, m.Cfg.DB)
+	if err != nil {
+		return err
+	}
+	m.Store = s
+	m.App = app.New(s, nil, m.Log)
+	if m.Cfg.AdminToken != "" {
+		if err := m.App.EnsureAdminToken(ctx, m.Cfg.AdminToken); err != nil {
+			s.Close()
+			return fmt.Errorf("admin token: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", m.Cfg.Listen)
+	if err != nil {
+		s.Close()
+		return fmt.Errorf("listen %s: %w", m.Cfg.Listen, err)
+	}
+	m.ln = ln
+	m.srv = &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn)}
+	m.done = make(chan error, 1)
+	go func() { m.done <- m.srv.Serve(ln) }()
+	m.Log.Info("evcs listening", "addr", "http://"+m.Addr(), "store", s.Dialect(), "version", version)
+	return nil
+}
+
+// Addr is the address actually listened on (useful with port 0).
+func (m *Main) Addr() string { return m.ln.Addr().String() }
+
+// Handler is the one HTTP handler: OCPP WebSocket, REST API, health, metrics, console.
+func (m *Main) Handler() http.Handler {
+	metrics := obs.NewMetrics(m.Store)
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer, metrics.Middleware)
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := m.Store.Ping(ctx); err != nil {
+			http.Error(w, "store unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	r.Handle("/metrics", metrics.Handler())
+	r.Group(func(r chi.Router) {
+		r.Use(maxBody(1<<20), httpapi.DefaultJSON)
+		httpapi.Mount(r, m.App, version)
+	})
+	for _, mount := range mounts {
+		mount(m, r)
+	}
+	return r
+}
+
+// mounts lets other files of this package add routes (OCPP, console).
+var mounts []func(*Main, chi.Router)
+
+func maxBody(n int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Body = http.MaxBytesReader(w, r.Body, n)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// Shutdown stops accepting, lets in-flight requests finish (up to ctx), and closes the store.
+func (m *Main) Shutdown(ctx context.Context) error {
+	var err error
+	if m.srv != nil {
+		err = m.srv.Shutdown(ctx)
+	}
+	for _, f := range shutdowns {
+		f(m)
+	}
+	if m.Store != nil {
+		err = errors.Join(err, m.Store.Close())
+	}
+	return err
+}
+
+// shutdowns lets other files of this package stop what they started.
+var shutdowns []func(*Main)
+
+// Run starts and serves until ctx ends (SIGINT/SIGTERM), then shuts down gracefully.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.Start(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "EVCS %s listening on http://%s (store: %s)\n", version, m.Addr(), m.Store.Dialect())
+	select {
+	case <-ctx.Done():
+	case err := <-m.done:
+		if !errors.Is(err, http.ErrServerClosed) {
+			_ = m.Shutdown(context.Background())
+			return err
+		}
+	}
+	m.Log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return m.Shutdown(sctx)
+}

@@ -1,0 +1,75 @@
+// Package app holds the use cases: each one runs in one store transaction and applies the
+// domain rules. Edges (REST, OCPP, console, CLI) call app; app never knows about them.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/evcs/evcs/internal/account"
+	"github.com/evcs/evcs/internal/errs"
+	"github.com/evcs/evcs/internal/store"
+)
+
+// Clock tells the time; tests inject a fixed one.
+type Clock interface{ Now() time.Time }
+
+// SystemClock is the real clock, in UTC.
+type SystemClock struct{}
+
+// Now returns the current UTC time.
+func (SystemClock) Now() time.Time { return time.Now().UTC() }
+
+// App is the set of use cases over one store.
+type App struct {
+	Store store.Store
+	Clock Clock
+	Log   *slog.Logger
+}
+
+// New builds the use cases.
+func New(s store.Store, clock Clock, log *slog.Logger) *App {
+	if clock == nil {
+		clock = SystemClock{}
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &App{Store: s, Clock: clock, Log: log}
+}
+
+func (a *App) now() time.Time { return a.Clock.Now().UTC().Truncate(time.Microsecond) }
+
+// Actor is who performs a use case.
+type Actor struct {
+	UserID string
+	Role   string
+}
+
+// System is the actor of changes EVCS makes by itself.
+var System = Actor{UserID: "system", Role: account.RoleAdmin}
+
+type actorKey struct{}
+
+// WithActor stores the actor in ctx.
+func WithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFrom returns the actor in ctx (System when none).
+func ActorFrom(ctx context.Context) Actor {
+	if a, ok := ctx.Value(actorKey{}).(Actor); ok {
+		return a
+	}
+	return System
+}
+
+// require fails unless the actor in ctx has at least role.
+func require(ctx context.Context, role string) error {
+	a := ActorFrom(ctx)
+	if account.RoleRank(a.Role) < account.RoleRank(role) {
+		return errs.E(errs.Forbidden, "requires role %s", role)
+	}
+	return nil
+}

@@ -1,0 +1,6 @@
+package app
+
+import "errors"
+
+func asType[E error](err error, target *E) bool { return errors.As(err, target) }
+
