@@ -51,7 +51,10 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded frame %q rejected: %v", re, err)
 		}
-		if m2.Type != m.Type || m2.Action != m.Action || m2.ErrorCode != m.ErrorCode {
+		// The encoder replaces invalid UTF-8 with U+FFFD.
+		valid := func(s string) string { return string([]rune(s)) }
+		if m2.Type != m.Type || m2.ID != valid(m.ID) || m2.Action != valid(m.Action) || m2.ErrorCode != valid(m.ErrorCode) ||
+			m2.ErrorDescription != valid(m.ErrorDescription) {
 			t.Fatalf("round trip changed %+v into %+v", m, m2)
 		}
 	})
