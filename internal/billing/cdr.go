@@ -85,27 +85,27 @@ func (c *CDR) Validate() error {
 	}
 	for i := range c.ChargingPeriods {
 		p := &c.ChargingPeriods[i]
-		path := fmt.Sprintf("charging_periods[%d]", i)
+		path := func(f string) string { return fmt.Sprintf("charging_periods[%d].%s", i, f) }
 		if p.StartDateTime.IsZero() {
-			return errs.Field(path+".start_date_time", "is required")
+			return errs.Field(path("start_date_time"), "is required")
 		}
 		if p.StartDateTime.After(c.EndDateTime.Time) {
-			return errs.Field(path+".start_date_time", "is after the CDR's end_date_time")
+			return errs.Field(path("start_date_time"), "is after the CDR's end_date_time")
 		}
 		if i > 0 && p.StartDateTime.Before(c.ChargingPeriods[i-1].StartDateTime.Time) {
-			return errs.Field(path+".start_date_time", "periods must be in chronological order")
+			return errs.Field(path("start_date_time"), "periods must be in chronological order")
 		}
 		if len(p.Dimensions) == 0 {
-			return errs.Field(path+".dimensions", "at least one dimension is required")
+			return errs.Field(path("dimensions"), "at least one dimension is required")
 		}
 		for j := range p.Dimensions {
 			d := &p.Dimensions[j]
-			dp := fmt.Sprintf("%s.dimensions[%d]", path, j)
+			dp := func(f string) string { return path(fmt.Sprintf("dimensions[%d].%s", j, f)) }
 			if !knownCdrDimension(d.Type) {
-				return errs.Field(dp+".type", "unknown dimension type %q", d.Type)
+				return errs.Field(dp("type"), "unknown dimension type %q", d.Type)
 			}
 			if d.Volume.d.Sign() < 0 {
-				return errs.Field(dp+".volume", "must not be negative")
+				return errs.Field(dp("volume"), "must not be negative")
 			}
 		}
 	}

@@ -1,6 +1,8 @@
 package billing
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 	_ "time/tzdata" // the DST tests must not depend on the host's zoneinfo
@@ -39,4 +41,36 @@ func amt(a Amount) string {
 		return a.ExclVat.String() + "/-"
 	}
 	return a.ExclVat.String() + "/" + a.InclVat.String()
+}
+
+// cdrJSON builds a CDR: each period is "START TYPE=volume TYPE=volume ...".
+func cdrJSON(currency, start, end string, periods ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `{"id":"c1","currency":%q,"start_date_time":%q,"end_date_time":%q,"charging_periods":[`, currency, start, end)
+	for i, p := range periods {
+		f := strings.Fields(p)
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"start_date_time":%q,"dimensions":[`, f[0])
+		for j, d := range f[1:] {
+			kv := strings.SplitN(d, "=", 2)
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"type":%q,"volume":%s}`, kv[0], kv[1])
+		}
+		b.WriteString(`]}`)
+	}
+	b.WriteString(`]}`)
+	return b.String()
+}
+
+// tariffJSON wraps elements (a JSON array) and extra top-level fields in a valid tariff.
+func tariffJSON(currency, extra, elements string) string {
+	if extra != "" {
+		extra += ","
+	}
+	return `{"country_code":"DE","party_id":"ALL","id":"t1","currency":"` + currency + `",` + extra +
+		`"elements":` + elements + `,"last_updated":"2024-01-01T00:00:00Z"}`
 }

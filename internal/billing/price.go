@@ -84,7 +84,7 @@ type acc struct {
 // run is a stretch of consecutive billed periods of one dimension (see stepping in doc.go).
 type run struct {
 	active bool
-	last   *comp
+	last   comp            // a copy: a pointer into the elements would make them escape to the heap
 	qty    decimal.Decimal // kWh for energy
 	secs   int64           // seconds for time dimensions
 }
@@ -132,8 +132,8 @@ func Price(cdr CDR, t Tariff, loc *time.Location) (Priced, error) {
 		els = append(els, compile(&t.Elements[i]))
 	}
 
-	r := rater{els: els, loc: loc, start: cdr.StartDateTime.Time}
-	if err := r.rate(&cdr, t.ID); err != nil {
+	r := rater{els: els, start: cdr.StartDateTime.Time}
+	if err := r.rate(&cdr, t.ID, loc); err != nil {
 		return Priced{}, err
 	}
 	return r.finish(&cdr, &t)
@@ -270,11 +270,11 @@ func (e *elem) matches(c *pctx) bool {
 
 type rater struct {
 	els     []elem
-	loc     *time.Location
 	start   time.Time
 	expired bool // the CDR is a reservation that expired without charging
 
 	fixed, energy, timeC, parking, reservation acc
+	resFixed                                   acc // reservation FLAT, kept apart from price × seconds
 	flatDone, resFlatDone                      bool
 	runs                                       [3]run // energy, time, parking
 	resRun                                     run
@@ -322,7 +322,9 @@ type periodQty struct {
 	hasTime, hasPark, hasRes, hasEnergy bool
 }
 
-func (r *rater) rate(cdr *CDR, tariffID string) error {
+// loc is a parameter, not a rater field, so that the rater (and the elements it points to)
+// can stay on the stack.
+func (r *rater) rate(cdr *CDR, tariffID string, loc *time.Location) error {
 	r.totalEnergy = decimal.Zero
 	r.parkingTime = decimal.Zero
 	hasRes, charged := false, false
@@ -352,7 +354,7 @@ func (r *rater) rate(cdr *CDR, tariffID string) error {
 		if err := r.measure(p, &c, &q); err != nil {
 			return errs.Wrap("cdr", errs.Field(periodField(i, "dimensions"), "%s", errs.Message(err)))
 		}
-		lt := p.StartDateTime.In(r.loc)
+		lt := p.StartDateTime.In(loc)
 		h, m, s := lt.Clock()
 		c.sec = h*3600 + m*60 + s
 		c.date = dateKey(lt.Date())

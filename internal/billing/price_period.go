@@ -105,7 +105,7 @@ func (r *rater) period(c *pctx, q *periodQty) error {
 		// total_reservation_cost: "including fixed price components" (mod_cdrs).
 		if cp := r.find(slotFlat, c, true); cp != nil {
 			r.resFlatDone = true
-			if err := r.reservation.add(cp, decOne); err != nil {
+			if err := r.resFixed.add(cp, decOne); err != nil {
 				return err
 			}
 		}
@@ -153,7 +153,7 @@ func (r *rater) stepEnergy(cp *comp, kwh decimal.Decimal) error {
 		return r.closeRun(0, ru)
 	}
 	var err error
-	ru.active, ru.last = true, cp
+	ru.active, ru.last = true, *cp
 	if ru.qty, err = ru.qty.Add(kwh); err != nil {
 		return overflow()
 	}
@@ -164,7 +164,7 @@ func (r *rater) stepTime(ru *run, a *acc, cp *comp, secs int64) error {
 	if cp == nil {
 		return closeTimeRun(ru, a)
 	}
-	ru.active, ru.last = true, cp
+	ru.active, ru.last = true, *cp
 	ru.secs += secs
 	return a.add(cp, decimal.MustNew(secs, 0))
 }
@@ -210,7 +210,7 @@ func closeEnergyRun(ru *run, a *acc) error {
 	if err != nil {
 		return overflow()
 	}
-	return a.add(last, extra)
+	return a.add(&last, extra)
 }
 
 // closeTimeRun bills the seconds up to the next multiple of step_size (time step
@@ -222,7 +222,7 @@ func closeTimeRun(ru *run, a *acc) error {
 	last, secs := ru.last, ru.secs
 	*ru = run{}
 	if rem := secs % last.step; rem != 0 {
-		return a.add(last, decimal.MustNew(last.step-rem, 0))
+		return a.add(&last, decimal.MustNew(last.step-rem, 0))
 	}
 	return nil
 }
@@ -256,6 +256,18 @@ func (a *acc) add(c *comp, q decimal.Decimal) error {
 	return nil
 }
 
+func (a *acc) merge(b acc) error {
+	var err error
+	if a.excl, err = a.excl.Add(b.excl); err != nil {
+		return overflow()
+	}
+	if a.incl, err = a.incl.Add(b.incl); err != nil {
+		return overflow()
+	}
+	a.inclUnknown = a.inclUnknown || b.inclUnknown
+	return nil
+}
+
 // perHour turns an accumulator of price × seconds into money.
 func (a *acc) perHour() error {
 	var err error
@@ -275,19 +287,17 @@ func (r *rater) finish(cdr *CDR, t *Tariff) (Priced, error) {
 			return Priced{}, err
 		}
 	}
+	if err := r.reservation.merge(r.resFixed); err != nil {
+		return Priced{}, err
+	}
 	digits, _ := money.Digits(t.Currency)
 	out := Priced{Currency: t.Currency}
 
 	var sum acc
 	for _, a := range [...]*acc{&r.fixed, &r.energy, &r.timeC, &r.parking, &r.reservation} {
-		var err error
-		if sum.excl, err = sum.excl.Add(a.excl); err != nil {
-			return Priced{}, overflow()
+		if err := sum.merge(*a); err != nil {
+			return Priced{}, err
 		}
-		if sum.incl, err = sum.incl.Add(a.incl); err != nil {
-			return Priced{}, overflow()
-		}
-		sum.inclUnknown = sum.inclUnknown || a.inclUnknown
 	}
 	total := clampTotal(sum, t.MinPrice, t.MaxPrice)
 

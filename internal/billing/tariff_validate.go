@@ -55,7 +55,7 @@ func (t *Tariff) Validate() error {
 		return errs.Field("elements", "at least one tariff element is required")
 	}
 	for i := range t.Elements {
-		if err := t.Elements[i].validate(fmt.Sprintf("elements[%d]", i)); err != nil {
+		if err := t.Elements[i].validate(i); err != nil {
 			return err
 		}
 	}
@@ -105,108 +105,133 @@ func checkAmount(field string, d decimal.Decimal) error {
 	return nil
 }
 
-func (e *TariffElement) validate(path string) error {
+// validate checks element i; paths are only formatted when there is an error, so that
+// validating a good tariff (done on every Price call) allocates nothing.
+func (e *TariffElement) validate(i int) error {
 	if len(e.PriceComponents) == 0 {
-		return errs.Field(path+".price_components", "at least one price component is required")
+		return errs.Field(fmt.Sprintf("elements[%d].price_components", i), "at least one price component is required")
 	}
 	var res ReservationRestrictionType
 	if e.Restrictions != nil {
-		if err := e.Restrictions.validate(path + ".restrictions"); err != nil {
+		if err := e.Restrictions.validate(i); err != nil {
 			return err
 		}
 		res = e.Restrictions.Reservation
 	}
 	for j := range e.PriceComponents {
 		pc := &e.PriceComponents[j]
-		p := fmt.Sprintf("%s.price_components[%d]", path, j)
-		switch pc.Type {
-		case DimEnergy, DimFlat, DimParkingTime, DimTime:
-		default:
-			return errs.Field(p+".type", "unknown dimension type %q", pc.Type)
-		}
-		// mod_tariffs "reservation": "A reservation can only have: FLAT and TIME TariffDimensions".
-		if res != "" && pc.Type != DimFlat && pc.Type != DimTime {
-			return errs.Field(p+".type", "%s is not allowed in a reservation element (only FLAT and TIME)", pc.Type)
-		}
-		if err := checkAmount(p+".price", pc.Price.d); err != nil {
-			return err
-		}
-		if pc.Vat != nil && pc.Vat.d.Sign() < 0 {
-			return errs.Field(p+".vat", "must not be negative")
-		}
-		if pc.StepSize <= 0 {
-			return errs.Field(p+".step_size", "must be > 0")
+		if err := pc.validate(res); err != nil {
+			return prefixField(fmt.Sprintf("elements[%d].price_components[%d].", i, j), err)
 		}
 	}
 	return nil
 }
 
-func (r *TariffRestrictions) validate(path string) error {
+// prefixField puts a path in front of the field an error names.
+func prefixField(prefix string, err error) error {
+	if e, ok := err.(*errs.Error); ok {
+		c := *e
+		c.Field = prefix + c.Field
+		return &c
+	}
+	return err
+}
+
+func (pc *PriceComponent) validate(res ReservationRestrictionType) error {
+	switch pc.Type {
+	case DimEnergy, DimFlat, DimParkingTime, DimTime:
+	default:
+		return errs.Field("type", "unknown dimension type %q", pc.Type)
+	}
+	// mod_tariffs "reservation": "A reservation can only have: FLAT and TIME TariffDimensions".
+	if res != "" && pc.Type != DimFlat && pc.Type != DimTime {
+		return errs.Field("type", "%s is not allowed in a reservation element (only FLAT and TIME)", pc.Type)
+	}
+	if err := checkAmount("price", pc.Price.d); err != nil {
+		return err
+	}
+	if pc.Vat != nil && pc.Vat.d.Sign() < 0 {
+		return errs.Field("vat", "must not be negative")
+	}
+	if pc.StepSize <= 0 {
+		return errs.Field("step_size", "must be > 0")
+	}
+	return nil
+}
+
+func (r *TariffRestrictions) validate(i int) error {
+	if err := r.check(); err != nil {
+		return prefixField(fmt.Sprintf("elements[%d].restrictions.", i), err)
+	}
+	return nil
+}
+
+func (r *TariffRestrictions) check() error {
 	if r.StartTime != "" {
 		if _, ok := parseHHMM(r.StartTime); !ok {
-			return errs.Field(path+".start_time", "%q is not a time of day HH:MM", r.StartTime)
+			return errs.Field("start_time", "%q is not a time of day HH:MM", r.StartTime)
 		}
 	}
 	if r.EndTime != "" {
 		if _, ok := parseHHMM(r.EndTime); !ok {
-			return errs.Field(path+".end_time", "%q is not a time of day HH:MM", r.EndTime)
+			return errs.Field("end_time", "%q is not a time of day HH:MM", r.EndTime)
 		}
 	}
 	var sd, ed int
 	var ok bool
 	if r.StartDate != "" {
 		if sd, ok = parseDate(r.StartDate); !ok {
-			return errs.Field(path+".start_date", "%q is not a date YYYY-MM-DD", r.StartDate)
+			return errs.Field("start_date", "%q is not a date YYYY-MM-DD", r.StartDate)
 		}
 	}
 	if r.EndDate != "" {
 		if ed, ok = parseDate(r.EndDate); !ok {
-			return errs.Field(path+".end_date", "%q is not a date YYYY-MM-DD", r.EndDate)
+			return errs.Field("end_date", "%q is not a date YYYY-MM-DD", r.EndDate)
 		}
 	}
 	if sd != 0 && ed != 0 && sd >= ed {
-		return errs.Field(path+".start_date", "must be before end_date (end_date is exclusive)")
+		return errs.Field("start_date", "must be before end_date (end_date is exclusive)")
 	}
-	if err := checkRange(path, "kwh", r.MinKWh, r.MaxKWh); err != nil {
+	if err := checkRange("kwh", r.MinKWh, r.MaxKWh); err != nil {
 		return err
 	}
-	if err := checkRange(path, "current", r.MinCurrent, r.MaxCurrent); err != nil {
+	if err := checkRange("current", r.MinCurrent, r.MaxCurrent); err != nil {
 		return err
 	}
-	if err := checkRange(path, "power", r.MinPower, r.MaxPower); err != nil {
+	if err := checkRange("power", r.MinPower, r.MaxPower); err != nil {
 		return err
 	}
 	if r.MinDuration != nil && *r.MinDuration < 0 {
-		return errs.Field(path+".min_duration", "must not be negative")
+		return errs.Field("min_duration", "must not be negative")
 	}
 	if r.MaxDuration != nil && *r.MaxDuration < 0 {
-		return errs.Field(path+".max_duration", "must not be negative")
+		return errs.Field("max_duration", "must not be negative")
 	}
 	if r.MinDuration != nil && r.MaxDuration != nil && *r.MinDuration > *r.MaxDuration {
-		return errs.Field(path+".min_duration", "must not exceed max_duration")
+		return errs.Field("min_duration", "must not exceed max_duration")
 	}
 	for i, d := range r.DayOfWeek {
 		if _, ok := weekdayBit(d); !ok {
-			return errs.Field(fmt.Sprintf("%s.day_of_week[%d]", path, i), "unknown day %q", d)
+			return errs.Field(fmt.Sprintf("day_of_week[%d]", i), "unknown day %q", d)
 		}
 	}
 	switch r.Reservation {
 	case "", Reservation, ReservationExpires:
 	default:
-		return errs.Field(path+".reservation", "unknown reservation restriction %q", r.Reservation)
+		return errs.Field("reservation", "unknown reservation restriction %q", r.Reservation)
 	}
 	return nil
 }
 
-func checkRange(path, what string, lo, hi *Number) error {
+func checkRange(what string, lo, hi *Number) error {
 	if lo != nil && lo.d.Sign() < 0 {
-		return errs.Field(path+".min_"+what, "must not be negative")
+		return errs.Field("min_"+what, "must not be negative")
 	}
 	if hi != nil && hi.d.Sign() < 0 {
-		return errs.Field(path+".max_"+what, "must not be negative")
+		return errs.Field("max_"+what, "must not be negative")
 	}
 	if lo != nil && hi != nil && lo.d.Cmp(hi.d) > 0 {
-		return errs.Field(path+".min_"+what, "must not exceed max_%s", what)
+		return errs.Field("min_"+what, "must not exceed max_%s", what)
 	}
 	return nil
 }
