@@ -49,7 +49,10 @@ func eachStore(t *testing.T, fn func(t *testing.T, s *testServer)) {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(bytes.TrimRight(p, "\n"))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(bytes.TrimRight(p, "\n")))
+	return len(p), nil
+}
 
 // do sends a request with the server's token and decodes a JSON answer into out (if not nil).
 // It returns the status code and raw body.

@@ -53,4 +53,3 @@ func firstLine(err error) string {
 	}
 	return s
 }
-

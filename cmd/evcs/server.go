@@ -17,6 +17,10 @@ import (
 	"github.com/evcs/evcs/internal/config"
 	"github.com/evcs/evcs/internal/httpapi"
 	"github.com/evcs/evcs/internal/obs"
+	"github.com/evcs/evcs/internal/ocpp/csms16"
+	"github.com/evcs/evcs/internal/ocpp/csms201"
+	"github.com/evcs/evcs/internal/ocpp/csms21"
+	"github.com/evcs/evcs/internal/ocpp/wsserver"
 	"github.com/evcs/evcs/internal/store/opendb"
 	"github.com/evcs/evcs/internal/store/sqlstore"
 )
@@ -30,6 +34,7 @@ type Main struct {
 
 	Store *sqlstore.DB
 	App   *app.App
+	OCPP  *wsserver.Server
 	srv   *http.Server
 	ln    net.Listener
 	done  chan error
@@ -52,6 +57,9 @@ func (m *Main) Start(ctx context.Context) error {
 	}
 	m.Store = s
 	m.App = app.New(s, nil, m.Log)
+	m.App.Settings = app.Settings{HeartbeatInterval: m.Cfg.Heartbeat, MinBalance: m.Cfg.MinBalance}
+	m.OCPP = wsserver.New(m.App, wsserver.Options{CallTimeout: m.Cfg.CallTimeout}, csms21.New(m.App), csms201.New(m.App), csms16.New(m.App))
+	m.App.Commander = m.OCPP
 	if m.Cfg.AdminToken != "" {
 		if err := m.App.EnsureAdminToken(ctx, m.Cfg.AdminToken); err != nil {
 			s.Close()
@@ -91,6 +99,7 @@ func (m *Main) Handler() http.Handler {
 		_, _ = io.WriteString(w, "ready\n")
 	})
 	r.Handle("/metrics", metrics.Handler())
+	r.Handle("/ocpp/*", m.OCPP)
 	r.Group(func(r chi.Router) {
 		r.Use(maxBody(1<<20), httpapi.DefaultJSON)
 		httpapi.Mount(r, m.App, version)
@@ -118,6 +127,12 @@ func (m *Main) Shutdown(ctx context.Context) error {
 	var err error
 	if m.srv != nil {
 		err = m.srv.Shutdown(ctx)
+	}
+	if m.OCPP != nil {
+		m.OCPP.Close() // hijacked WebSockets are not closed by Shutdown
+	}
+	if m.App != nil {
+		m.App.Close()
 	}
 	for _, f := range shutdowns {
 		f(m)

@@ -62,7 +62,7 @@ type Account struct {
 	ID          string    `json:"id"`
 	UserID      string    `json:"user_id"`
 	Currency    string    `json:"currency"`
-	CreditLimit int64     `json:"-"` // minor units the balance may go below zero
+	CreditLimit int64     `json:"credit_limit_minor"` // minor units the balance may go below zero
 	Status      string    `json:"status"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`

@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/evcs/evcs/internal/errs"
 )
@@ -79,4 +80,35 @@ func itoa(i int) string {
 		return string(rune('0' + i))
 	}
 	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+// Authorization answers, version-neutral (OCPP 2.x names; the 1.6 edge maps them).
+const (
+	AuthAccepted = "Accepted"
+	AuthBlocked  = "Blocked"
+	AuthExpired  = "Expired"
+	AuthInvalid  = "Invalid"
+	AuthNoCredit = "NoCredit"
+	AuthUnknown  = "Unknown"
+)
+
+// TokenStatus decides whether a token may charge: it must be active and unexpired, its account
+// active, and a prepaid balance above the minimum (the credit limit lets it go below zero).
+// tok nil means the token is not known.
+func TokenStatus(tok *IdToken, acc *Account, balance, minBalance int64, now time.Time) string {
+	switch {
+	case tok == nil:
+		return AuthUnknown
+	case tok.Status == Blocked:
+		return AuthBlocked
+	case tok.Status != Active:
+		return AuthInvalid
+	case tok.ExpiresAt != nil && !tok.ExpiresAt.After(now):
+		return AuthExpired
+	case acc == nil || acc.Status != Active:
+		return AuthBlocked
+	case balance+acc.CreditLimit <= minBalance:
+		return AuthNoCredit
+	}
+	return AuthAccepted
 }

@@ -101,9 +101,11 @@ var Users = &Resource[account.User, UserInput]{
 // reads them and lets an admin set the credit limit.
 var Accounts = &Resource[account.Account, AccountInput]{
 	Name: "account", Prefix: "acc", WriteRole: account.RoleAdmin,
-	Repo:  func(tx store.Tx) store.Repo[account.Account] { return tx.Accounts() },
-	Input: func(v *account.Account) AccountInput { return AccountInput{CreditLimit: money.FormatMinor(v.CreditLimit, v.Currency)} },
-	Meta:  func(v *account.Account) (*string, *string, *time.Time) { return &v.ID, &v.Status, &v.UpdatedAt },
+	Repo: func(tx store.Tx) store.Repo[account.Account] { return tx.Accounts() },
+	Input: func(v *account.Account) AccountInput {
+		return AccountInput{CreditLimit: money.FormatMinor(v.CreditLimit, v.Currency)}
+	},
+	Meta: func(v *account.Account) (*string, *string, *time.Time) { return &v.ID, &v.Status, &v.UpdatedAt },
 	Build: func(ctx context.Context, tx store.Tx, in AccountInput, old *account.Account, id string, now time.Time) (*account.Account, error) {
 		if old == nil {
 			return nil, errs.E(errs.Invalid, "accounts are created with their purchaser (POST /api/v1/users)")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/evcs/evcs/internal/account"
+	"github.com/evcs/evcs/internal/charging"
 	"github.com/evcs/evcs/internal/errs"
 	"github.com/evcs/evcs/internal/store"
 )
@@ -26,6 +27,23 @@ type App struct {
 	Store store.Store
 	Clock Clock
 	Log   *slog.Logger
+	// Batch commits station messages in groups.
+	Batch *Batcher
+	// Settings for station operation.
+	Settings Settings
+	// Commander reaches connected stations; nil until the OCPP server is wired.
+	Commander StationCommander
+	// SessionEnded runs inside the transaction that ends a session (billing hooks in here),
+	// so the session record and what follows from it commit together or not at all.
+	SessionEnded []func(ctx context.Context, tx store.Tx, s *charging.Session) error
+	// Bus carries events to live views.
+	Bus *Bus
+}
+
+// Settings tune station operation.
+type Settings struct {
+	HeartbeatInterval time.Duration
+	MinBalance        string // decimal, in each account's currency
 }
 
 // New builds the use cases.
@@ -36,8 +54,16 @@ func New(s store.Store, clock Clock, log *slog.Logger) *App {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &App{Store: s, Clock: clock, Log: log}
+	workers := 1 // SQLite has one writer
+	if s.Dialect() == "postgres" {
+		workers = 4
+	}
+	return &App{Store: s, Clock: clock, Log: log, Batch: NewBatcher(s, workers, 256),
+		Settings: Settings{HeartbeatInterval: 300 * time.Second, MinBalance: "0"}, Bus: NewBus()}
 }
+
+// Close stops background work.
+func (a *App) Close() { a.Batch.Close() }
 
 func (a *App) now() time.Time { return a.Clock.Now().UTC().Truncate(time.Microsecond) }
 

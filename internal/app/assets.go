@@ -100,11 +100,7 @@ var Stations = &Resource[asset.Station, StationInput]{
 			if len(in.OCPPPassword) < 8 {
 				return nil, errs.Field("ocpp_password", "must be at least 8 characters (OCPP security profile 1 asks for 16 or more)")
 			}
-			h, err := HashSecret(in.OCPPPassword)
-			if err != nil {
-				return nil, err
-			}
-			v.PasswordHash = h
+			v.PasswordHash = HashStationSecret(in.OCPPPassword)
 		}
 		v.HasPassword = v.PasswordHash != ""
 		return v, nil

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/govalues/decimal"
 	"github.com/spf13/pflag"
 )
 
@@ -110,6 +111,9 @@ func (c *Config) Check() error {
 	}
 	if c.Heartbeat < time.Second {
 		return fmt.Errorf("--heartbeat-interval must be at least 1s")
+	}
+	if _, err := decimal.Parse(c.MinBalance); err != nil {
+		return fmt.Errorf("--min-balance %q is not a decimal amount", c.MinBalance)
 	}
 	if c.Listen == "" {
 		return fmt.Errorf("--listen is empty")

@@ -39,6 +39,7 @@ func Mount(r chi.Router, a *app.App, version string) huma.API {
 	api := humachi.New(r, cfg)
 	api.UseMiddleware(authMiddleware(api, a))
 	registerMasterData(api, a)
+	registerOperation(api, a)
 	return api
 }
 

@@ -64,11 +64,11 @@ type patchInput struct {
 
 // crudSpec says how a resource is exposed.
 type crudSpec struct {
-	path    string // "/sites"
-	name    string // "site"
-	plural  string // "sites"
-	tag     string
-	filters []string // documented filters
+	path     string // "/sites"
+	name     string // "site"
+	plural   string // "sites"
+	tag      string
+	filters  []string // documented filters
 	noCreate bool
 	noWrite  bool
 }

@@ -42,30 +42,22 @@ type StationOut struct {
 	Connected bool `json:"connected"`
 }
 
-// StationState reports live connection state; the OCPP server fills it.
-type StationState interface {
-	Connected(stationID string) (protocol string, ok bool)
-}
-
-type noStations struct{}
-
-func (noStations) Connected(string) (string, bool) { return "", false }
-
-// Stations is the live state source for station views; set by the server wiring.
-var Stations StationState = noStations{}
-
-func stationView(_ context.Context, v *asset.Station) (StationOut, error) {
-	out := StationOut{Station: *v}
-	if p, ok := Stations.Connected(v.ID); ok {
-		out.Connected, out.Protocol = true, p
+func stationView(a *app.App) func(context.Context, *asset.Station) (StationOut, error) {
+	return func(_ context.Context, v *asset.Station) (StationOut, error) {
+		out := StationOut{Station: *v}
+		if a.Commander != nil {
+			if p, ok := a.Commander.Connected(v.ID); ok {
+				out.Connected, out.Protocol = true, p
+			}
+		}
+		return out, nil
 	}
-	return out, nil
 }
 
 func registerMasterData(api huma.API, a *app.App) {
 	registerCRUD(api, a, app.Sites, crudSpec{path: "/sites", name: "site", plural: "sites", tag: "Sites", filters: []string{"name", "time_zone", "default_tariff_id"}}, same[asset.Site])
 	registerCRUD(api, a, app.Nodes, crudSpec{path: "/nodes", name: "node", plural: "nodes", tag: "Power distribution", filters: []string{"site_id", "parent_id", "kind"}}, same[asset.Node])
-	registerCRUD(api, a, app.Stations, crudSpec{path: "/stations", name: "station", plural: "stations", tag: "Stations", filters: []string{"site_id", "node_id", "kind"}}, stationView)
+	registerCRUD(api, a, app.Stations, crudSpec{path: "/stations", name: "station", plural: "stations", tag: "Stations", filters: []string{"site_id", "node_id", "kind"}}, stationView(a))
 	registerCRUD(api, a, app.EVSEs, crudSpec{path: "/evses", name: "evse", plural: "evses", tag: "Stations", filters: []string{"station_id", "evse_no"}}, same[asset.EVSE])
 	registerCRUD(api, a, app.Connectors, crudSpec{path: "/connectors", name: "connector", plural: "connectors", tag: "Stations", filters: []string{"evse_id", "station_id", "connector_no"}}, same[asset.Connector])
 	registerCRUD(api, a, app.Devices, crudSpec{path: "/devices", name: "device", plural: "devices", tag: "Power quality", filters: []string{"site_id", "node_id", "kind"}}, same[asset.Device])

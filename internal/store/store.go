@@ -9,6 +9,7 @@ import (
 	"github.com/evcs/evcs/internal/account"
 	"github.com/evcs/evcs/internal/asset"
 	"github.com/evcs/evcs/internal/audit"
+	"github.com/evcs/evcs/internal/charging"
 	"github.com/evcs/evcs/internal/errs"
 )
 
@@ -69,6 +70,20 @@ type Tx interface {
 	Vehicles() Repo[account.Vehicle]
 	APITokens() Repo[account.APIToken]
 	Audit() Repo[audit.Event]
+
+	Sessions() Repo[charging.Session]
+	Events() Repo[charging.StationEvent]
+	Commands() Repo[charging.Command]
+	// AddReadings stores meter readings (batched).
+	AddReadings(ctx context.Context, rs []charging.Reading) error
+	// Readings returns a session's readings in time order.
+	Readings(ctx context.Context, sessionID string) ([]charging.Reading, error)
+	// AddStatus records a status report in the history and, unless older, as the live status.
+	AddStatus(ctx context.Context, c charging.StatusChange) error
+	// LiveStatus returns the latest status per connector of a station ("" for all).
+	LiveStatus(ctx context.Context, stationID string) ([]charging.StatusChange, error)
+	// Next increments a named counter and returns its new value (first: 1).
+	Next(ctx context.Context, counter string) (int64, error)
 
 	// Balance is the sum of an account's ledger entries, in minor units.
 	Balance(ctx context.Context, accountID string) (int64, error)

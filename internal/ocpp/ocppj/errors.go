@@ -109,8 +109,10 @@ const UnreadableID = "-1"
 // ErrorReply says whether and with which message id a receiver of version v answers a frame
 // that Decode rejected with e (m is what Decode returned with it):
 //   - replies to CALLRESULT, CALLERROR, CALLRESULTERROR and SEND are never answered;
-//   - 1.6 ignores unknown message types and cannot answer a frame whose id is unreadable;
-//   - 2.x answers an unreadable id with UnreadableID.
+//   - 1.6 ignores unknown message types;
+//   - a frame whose id is unreadable is answered with UnreadableID: 2.x says so, and 1.6 says
+//     nothing, so EVCS answers the same way there (a station that cannot match the reply drops
+//     it; the one debugging the station sees why its frame was refused).
 func ErrorReply(v Version, m Message, e *Error) (id string, ok bool) {
 	switch m.Type {
 	case TypeCallResult, TypeCallError, TypeCallResultError, TypeSend:
@@ -121,9 +123,6 @@ func ErrorReply(v Version, m Message, e *Error) (id string, ok bool) {
 	}
 	if e.ID != "" {
 		return e.ID, true
-	}
-	if v == V16 {
-		return "", false
 	}
 	return UnreadableID, true
 }

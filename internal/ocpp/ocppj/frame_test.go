@@ -112,16 +112,16 @@ func TestDecodeInvalid(t *testing.T) {
 		v16    string // errorCode in 1.6
 		v201   string // errorCode in 2.0.1
 		reply  bool   // 2.0.1 answers with a CALLERROR
-		r16    bool   // 1.6 answers with a CALLERROR
+		r16    bool   // 1.6 answers with a CALLERROR (id "-1" when unreadable)
 		typ    MessageType
 		replyI string // id a 2.0.1 reply carries
 	}{
-		{"empty", ``, RpcFrameworkError, "", "FormationViolation", "RpcFrameworkError", true, false, 0, "-1"},
-		{"not json", `hello`, RpcFrameworkError, "", "FormationViolation", "RpcFrameworkError", true, false, 0, "-1"},
-		{"object", `{"a":1}`, RpcFrameworkError, "", "FormationViolation", "RpcFrameworkError", true, false, 0, "-1"},
-		{"type is string", `["2","a","Heartbeat",{}]`, RpcFrameworkError, "", "FormationViolation", "RpcFrameworkError", true, false, 0, "-1"},
-		{"type is fraction", `[2.0,"a","Heartbeat",{}]`, RpcFrameworkError, "", "FormationViolation", "RpcFrameworkError", true, false, 0, "-1"},
-		{"id is number", `[2,17,"Heartbeat",{}]`, RpcFrameworkError, "", "FormationViolation", "RpcFrameworkError", true, false, TypeCall, "-1"},
+		{"empty", ``, RpcFrameworkError, "", "FormationViolation", "RpcFrameworkError", true, true, 0, "-1"},
+		{"not json", `hello`, RpcFrameworkError, "", "FormationViolation", "RpcFrameworkError", true, true, 0, "-1"},
+		{"object", `{"a":1}`, RpcFrameworkError, "", "FormationViolation", "RpcFrameworkError", true, true, 0, "-1"},
+		{"type is string", `["2","a","Heartbeat",{}]`, RpcFrameworkError, "", "FormationViolation", "RpcFrameworkError", true, true, 0, "-1"},
+		{"type is fraction", `[2.0,"a","Heartbeat",{}]`, RpcFrameworkError, "", "FormationViolation", "RpcFrameworkError", true, true, 0, "-1"},
+		{"id is number", `[2,17,"Heartbeat",{}]`, RpcFrameworkError, "", "FormationViolation", "RpcFrameworkError", true, true, TypeCall, "-1"},
 		{"too few", `[2,"a","Heartbeat"]`, RpcFrameworkError, "a", "FormationViolation", "RpcFrameworkError", true, true, TypeCall, "a"},
 		{"too many", `[2,"a","Heartbeat",{},{}]`, RpcFrameworkError, "a", "FormationViolation", "RpcFrameworkError", true, true, TypeCall, "a"},
 		{"action not string", `[2,"a",5,{}]`, RpcFrameworkError, "a", "FormationViolation", "RpcFrameworkError", true, true, TypeCall, "a"},
@@ -129,7 +129,7 @@ func TestDecodeInvalid(t *testing.T) {
 		{"payload broken", `[2,"a","Heartbeat",{"x":}]`, FormationViolation, "a", "FormationViolation", "FormatViolation", true, true, TypeCall, "a"},
 		{"unterminated", `[2,"a","Heartbeat",{}`, RpcFrameworkError, "a", "FormationViolation", "RpcFrameworkError", true, true, TypeCall, "a"},
 		{"trailing data", `[2,"a","Heartbeat",{}]x`, RpcFrameworkError, "a", "FormationViolation", "RpcFrameworkError", true, true, TypeCall, "a"},
-		{"control char in id", "[2,\"a\x01\",\"Heartbeat\",{}]", RpcFrameworkError, "", "FormationViolation", "RpcFrameworkError", true, false, TypeCall, "-1"},
+		{"control char in id", "[2,\"a\x01\",\"Heartbeat\",{}]", RpcFrameworkError, "", "FormationViolation", "RpcFrameworkError", true, true, TypeCall, "-1"},
 		{"unknown type", `[9,"a","Heartbeat",{}]`, MessageTypeNotSupported, "a", "GenericError", "MessageTypeNotSupported", true, false, 9, "a"},
 		{"unknown type broken", `[9,"a",{]`, RpcFrameworkError, "a", "FormationViolation", "RpcFrameworkError", true, true, 9, "a"},
 		{"result missing payload", `[3,"a"]`, RpcFrameworkError, "a", "FormationViolation", "RpcFrameworkError", false, false, TypeCallResult, ""},

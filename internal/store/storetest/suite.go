@@ -8,6 +8,7 @@ import (
 
 	"github.com/evcs/evcs/internal/account"
 	"github.com/evcs/evcs/internal/asset"
+	"github.com/evcs/evcs/internal/charging"
 	"github.com/evcs/evcs/internal/errs"
 	"github.com/evcs/evcs/internal/store"
 )
@@ -155,13 +156,73 @@ func Run(t *testing.T, s store.Store) {
 			t.Fatalf("duplicate email: want Conflict, got %v", err)
 		}
 	})
+	t.Run("operation", func(t *testing.T) { runOperation(t, s) })
 	t.Run("balance of an account without entries is zero", func(t *testing.T) {
-		a := account.Account{ID: "acc_1", UserID: "usr_1", Currency: "EUR", Status: account.Active, CreatedAt: now, UpdatedAt: now}
+		a := account.Account{ID: "acc_1", UserID: "usr_1", Currency: "EUR", CreditLimit: 5000, Status: account.Active, CreatedAt: now, UpdatedAt: now}
 		mustTx(t, s, func(tx store.Tx) error { return tx.Accounts().Create(ctx, &a) })
+		var got *account.Account
+		mustView(t, s, func(tx store.Tx) (err error) { got, err = tx.Accounts().Get(ctx, "acc_1"); return })
+		if got.CreditLimit != 5000 {
+			t.Fatalf("credit limit lost in the round trip: %+v", got)
+		}
 		var bal int64 = -1
 		mustView(t, s, func(tx store.Tx) (err error) { bal, err = tx.Balance(ctx, "acc_1"); return })
 		if bal != 0 {
 			t.Fatalf("balance = %d", bal)
+		}
+	})
+}
+
+// runOperation covers sessions, readings, status and counters.
+func runOperation(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	t.Run("session unique per station transaction", func(t *testing.T) {
+		cost := int64(1234)
+		ses := charging.Session{ID: "ses_1", StationID: "CP-S", EVSENo: 1, TxRef: "tx-1", TxNo: 77, CostMinor: &cost, Kind: charging.KindCharge, Status: charging.Active, StartedAt: now, UpdatedAt: now}
+		mustTx(t, s, func(tx store.Tx) error { return tx.Sessions().Create(ctx, &ses) })
+		var got *charging.Session
+		mustView(t, s, func(tx store.Tx) (err error) { got, err = tx.Sessions().Get(ctx, "ses_1"); return })
+		if got.TxNo != 77 || got.CostMinor == nil || *got.CostMinor != 1234 || !got.StartedAt.Equal(now) {
+			t.Fatalf("session fields lost in the round trip: %+v", got)
+		}
+		dup := ses
+		dup.ID = "ses_2"
+		if err := s.InTx(ctx, func(tx store.Tx) error { return tx.Sessions().Create(ctx, &dup) }); !errs.Is(err, errs.Conflict) {
+			t.Fatalf("duplicate transaction: want Conflict, got %v", err)
+		}
+	})
+	t.Run("readings batch and order", func(t *testing.T) {
+		var rs []charging.Reading
+		for i := 0; i < 205; i++ { // more than one multi-row statement
+			rs = append(rs, charging.Reading{SessionID: "ses_1", StationID: "CP-S", EVSENo: 1, At: now.Add(time.Duration(204-i) * time.Second), Measurand: charging.EnergyImport, Unit: "Wh", Milli: int64(i) * 1000})
+		}
+		mustTx(t, s, func(tx store.Tx) error { return tx.AddReadings(ctx, rs) })
+		var got []charging.Reading
+		mustView(t, s, func(tx store.Tx) (err error) { got, err = tx.Readings(ctx, "ses_1"); return })
+		if len(got) != 205 || !got[0].At.Equal(now) || got[0].Milli != 204000 || got[204].Milli != 0 {
+			t.Fatalf("readings: %d, first %+v", len(got), got[0])
+		}
+	})
+	t.Run("late status never overwrites live status", func(t *testing.T) {
+		mustTx(t, s, func(tx store.Tx) error {
+			if err := tx.AddStatus(ctx, charging.StatusChange{StationID: "CP-S", EVSENo: 1, ConnectorNo: 1, Status: "Charging", At: now.Add(time.Minute)}); err != nil {
+				return err
+			}
+			return tx.AddStatus(ctx, charging.StatusChange{StationID: "CP-S", EVSENo: 1, ConnectorNo: 1, Status: "Preparing", At: now})
+		})
+		var live []charging.StatusChange
+		mustView(t, s, func(tx store.Tx) (err error) { live, err = tx.LiveStatus(ctx, "CP-S"); return })
+		if len(live) != 1 || live[0].Status != "Charging" {
+			t.Fatalf("live = %+v", live)
+		}
+	})
+	t.Run("counters increment", func(t *testing.T) {
+		var a, b int64
+		mustTx(t, s, func(tx store.Tx) (err error) { a, err = tx.Next(ctx, "tx16"); return })
+		mustTx(t, s, func(tx store.Tx) (err error) { b, err = tx.Next(ctx, "tx16"); return })
+		if a != 1 || b != 2 {
+			t.Fatalf("counter %d, %d", a, b)
 		}
 	})
 }

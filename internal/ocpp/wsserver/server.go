@@ -1,0 +1,244 @@
+// Package wsserver accepts stations' OCPP-J WebSocket connections at /ocpp/{stationId}: it
+// picks the subprotocol, authenticates the station, keeps the registry of connections, runs
+// each connection's read loop and hands CALLs to the version's Protocol (csms16, csms201,
+// csms21). Server-initiated calls go through Conn.Call and never block the read loop.
+package wsserver
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/evcs/evcs/internal/app"
+	"github.com/evcs/evcs/internal/errs"
+	"github.com/evcs/evcs/internal/ocpp/ocppj"
+)
+
+// Protocol is one OCPP version's route table and command translation.
+type Protocol interface {
+	Version() ocppj.Version
+	// Handle answers an inbound CALL: the payload of the CALLRESULT, or an error to send as CALLERROR.
+	Handle(ctx context.Context, c *Conn, action string, payload []byte) ([]byte, *ocppj.Error)
+	// Command turns an operator command into this version's action and sends it.
+	Command(ctx context.Context, c *Conn, req app.CommandRequest) (action string, result json.RawMessage, status string, err error)
+	// ValidateResponse checks a station's CALLRESULT to a call we sent.
+	ValidateResponse(action string, payload []byte) *ocppj.Error
+}
+
+// Options tune the server.
+type Options struct {
+	CallTimeout time.Duration // a call to a station waits this long for its answer
+	IdleTimeout time.Duration // a connection silent this long is closed
+	MaxMessage  int64         // largest frame accepted
+}
+
+// Server is the OCPP endpoint.
+type Server struct {
+	app    *app.App
+	protos map[ocppj.Version]Protocol
+	order  []ocppj.Version
+	opts   Options
+	log    *slog.Logger
+
+	mu    sync.Mutex
+	conns map[string]*Conn
+	wg    sync.WaitGroup
+	done  chan struct{}
+}
+
+// New builds the server for the given protocols.
+func New(a *app.App, opts Options, protos ...Protocol) *Server {
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = 30 * time.Second
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 2*a.Settings.HeartbeatInterval + time.Minute
+	}
+	if opts.MaxMessage <= 0 {
+		opts.MaxMessage = 1 << 20
+	}
+	s := &Server{app: a, protos: map[ocppj.Version]Protocol{}, opts: opts, log: a.Log, conns: map[string]*Conn{}, done: make(chan struct{})}
+	for _, p := range protos {
+		s.protos[p.Version()] = p
+	}
+	for _, v := range ocppj.Versions { // highest first
+		if _, ok := s.protos[v]; ok {
+			s.order = append(s.order, v)
+		}
+	}
+	return s
+}
+
+// ServeHTTP accepts a station. The identity is the last path segment, URL-decoded.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id, err := identity(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	v, ok := s.pick(r.Header.Values("Sec-WebSocket-Protocol"))
+	if !ok {
+		http.Error(w, "no supported OCPP subprotocol offered (ocpp2.1, ocpp2.0.1, ocpp1.6)", http.StatusBadRequest)
+		return
+	}
+	pw := basicPassword(r, id)
+	st, err := s.app.StationAuth(r.Context(), id, pw)
+	if err != nil {
+		switch errs.KindOf(err) {
+		case errs.Unauthorized:
+			w.Header().Set("WWW-Authenticate", `Basic realm="OCPP", charset="UTF-8"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+		case errs.NotFound, errs.Forbidden:
+			// Unknown stations are told as little as wrong passwords are.
+			w.Header().Set("WWW-Authenticate", `Basic realm="OCPP", charset="UTF-8"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+		default:
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		}
+		s.log.Info("station refused", "station", id, "reason", err.Error(), "remote", r.RemoteAddr)
+		return
+	}
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 && r.TLS.PeerCertificates[0].Subject.CommonName != st.ID {
+		http.Error(w, "client certificate does not name this station", http.StatusUnauthorized)
+		return
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{v.Subprotocol()}, InsecureSkipVerify: true})
+	if err != nil {
+		return // Accept has answered
+	}
+	ws.SetReadLimit(s.opts.MaxMessage)
+	c := newConn(s, ws, id, s.protos[v], r.RemoteAddr)
+	s.register(c)
+	s.wg.Add(1)
+	defer s.wg.Done()
+	c.serve()
+	s.unregister(c)
+}
+
+func (s *Server) pick(headers []string) (ocppj.Version, bool) {
+	offered := map[ocppj.Version]bool{}
+	for _, h := range headers {
+		for _, p := range strings.Split(h, ",") {
+			if v, ok := ocppj.ParseSubprotocol(strings.TrimSpace(p)); ok {
+				offered[v] = true
+			}
+		}
+	}
+	for _, v := range s.order {
+		if offered[v] {
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+func identity(r *http.Request) (string, error) {
+	p := strings.TrimSuffix(r.URL.EscapedPath(), "/")
+	i := strings.LastIndexByte(p, '/')
+	id, err := url.PathUnescape(p[i+1:])
+	if err != nil || id == "" || id == "ocpp" {
+		return "", errors.New("the URL must end with the station identity: /ocpp/{stationId}")
+	}
+	return id, nil
+}
+
+// basicPassword returns the Basic-auth password when the username is the station identity.
+// The identity may contain ':' so the password is what follows "id:", not the first colon.
+func basicPassword(r *http.Request, id string) *string {
+	h := r.Header.Get("Authorization")
+	enc, ok := strings.CutPrefix(h, "Basic ")
+	if !ok {
+		return nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc))
+	if err != nil {
+		return nil
+	}
+	pw, ok := strings.CutPrefix(string(raw), id+":")
+	if !ok {
+		return nil
+	}
+	return &pw
+}
+
+func (s *Server) register(c *Conn) {
+	s.mu.Lock()
+	old := s.conns[c.StationID]
+	s.conns[c.StationID] = c
+	s.mu.Unlock()
+	if old != nil {
+		// A station connecting again replaces its old connection.
+		old.close(websocket.StatusPolicyViolation, "replaced by a new connection")
+	}
+	s.log.Info("station connected", "station", c.StationID, "protocol", c.Version().Subprotocol(), "remote", c.remote)
+	s.app.Bus.Publish(app.Event{Kind: "station.connected", StationID: c.StationID, Data: c.Version().Subprotocol()})
+}
+
+func (s *Server) unregister(c *Conn) {
+	s.mu.Lock()
+	if s.conns[c.StationID] == c {
+		delete(s.conns, c.StationID)
+	}
+	s.mu.Unlock()
+	s.log.Info("station disconnected", "station", c.StationID)
+	s.app.Bus.Publish(app.Event{Kind: "station.disconnected", StationID: c.StationID})
+}
+
+// Conn returns a station's live connection.
+func (s *Server) Conn(stationID string) (*Conn, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.conns[stationID]
+	return c, ok
+}
+
+// Connected implements app.StationCommander.
+func (s *Server) Connected(stationID string) (string, bool) {
+	c, ok := s.Conn(stationID)
+	if !ok {
+		return "", false
+	}
+	return c.Version().Subprotocol(), true
+}
+
+// Count is the number of connected stations.
+func (s *Server) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// Command implements app.StationCommander.
+func (s *Server) Command(ctx context.Context, stationID string, req app.CommandRequest) (string, json.RawMessage, string, error) {
+	c, ok := s.Conn(stationID)
+	if !ok {
+		return "", nil, "", errs.E(errs.Conflict, "station %s is not connected", stationID)
+	}
+	return c.proto.Command(ctx, c, req)
+}
+
+// Close disconnects every station and waits for their read loops to end.
+func (s *Server) Close() {
+	s.mu.Lock()
+	conns := make([]*Conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.close(websocket.StatusGoingAway, "server shutting down")
+	}
+	s.wg.Wait()
+}
+
+var _ io.Closer = (*Conn)(nil)
