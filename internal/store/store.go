@@ -85,6 +85,11 @@ type Tx interface {
 	// Next increments a named counter and returns its new value (first: 1).
 	Next(ctx context.Context, counter string) (int64, error)
 
+	// Ledger is the prepaid ledger (see ledger.go).
+	Ledger() Ledger
+	// Tariffs are stored OCPI tariffs, one row per version (see tariffs.go).
+	Tariffs() Tariffs
+
 	// Balance is the sum of an account's ledger entries, in minor units.
 	Balance(ctx context.Context, accountID string) (int64, error)
 }

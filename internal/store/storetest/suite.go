@@ -171,6 +171,7 @@ func Run(t *testing.T, s store.Store) {
 			t.Fatalf("balance = %d", bal)
 		}
 	})
+	t.Run("billing", func(t *testing.T) { runBilling(t, s) }) // needs acc_1
 }
 
 // runOperation covers sessions, readings, status and counters.

@@ -1,0 +1,229 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/evcs/evcs/internal/account"
+	"github.com/evcs/evcs/internal/errs"
+	"github.com/evcs/evcs/internal/ids"
+	"github.com/evcs/evcs/internal/store"
+)
+
+type ledger struct{ t *tx }
+
+func (t *tx) Ledger() store.Ledger { return ledger{t} }
+
+// Post inserts a balanced transaction and its entries, once per idempotency key.
+func (l ledger) Post(ctx context.Context, lt *account.LedgerTx) (*account.LedgerTx, bool, error) {
+	if err := account.CheckBalanced(lt); err != nil {
+		return nil, false, err
+	}
+	if prev, err := l.ByKey(ctx, lt.IdemKey); err == nil {
+		return prev, false, nil
+	} else if !errs.Is(err, errs.NotFound) {
+		return nil, false, err
+	}
+	if lt.ID == "" {
+		lt.ID = ids.New("ltx")
+	}
+	for i := range lt.Entries {
+		e := &lt.Entries[i]
+		if e.ID == "" {
+			e.ID = ids.New("len")
+		}
+		e.TxID, e.At, e.Kind = lt.ID, lt.At, lt.Kind
+	}
+	data, err := json.Marshal(lt)
+	if err != nil {
+		return nil, false, errs.Wrap("encode ledger transaction", err)
+	}
+	db := l.t.db
+	if _, err := l.t.q.ExecContext(ctx, db.rebind("INSERT INTO ledger_transactions (id, idem_key, kind, created_at, ref, data) VALUES (?, ?, ?, ?, ?, ?)"),
+		lt.ID, lt.IdemKey, lt.Kind, micros(lt.At), lt.Ref, string(data)); err != nil {
+		return nil, false, db.mapErr("post ledger transaction", err)
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO ledger_entries (id, tx_id, account_id, amount, currency, created_at) VALUES ")
+	args := make([]any, 0, 6*len(lt.Entries))
+	for i, e := range lt.Entries {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?)")
+		args = append(args, e.ID, lt.ID, e.AccountID, e.Amount, e.Currency, micros(lt.At))
+	}
+	if _, err := l.t.q.ExecContext(ctx, db.rebind(b.String()), args...); err != nil {
+		return nil, false, db.mapErr("post ledger entries", err)
+	}
+	return lt, true, nil
+}
+
+func (l ledger) ByKey(ctx context.Context, key string) (*account.LedgerTx, error) {
+	var data string
+	err := l.t.q.QueryRowContext(ctx, l.t.db.rebind("SELECT data FROM ledger_transactions WHERE idem_key = ?"), key).Scan(&data)
+	if err != nil {
+		if err := l.t.db.mapErr("ledger by key", err); errs.Is(err, errs.NotFound) {
+			return nil, errs.E(errs.NotFound, "no ledger transaction with key %q", key)
+		} else {
+			return nil, err
+		}
+	}
+	var lt account.LedgerTx
+	if err := json.Unmarshal([]byte(data), &lt); err != nil {
+		return nil, errs.Wrap("decode ledger transaction", err)
+	}
+	return &lt, nil
+}
+
+func pageLimit(q store.Query) int {
+	switch {
+	case q.Limit <= 0:
+		return 50
+	case q.Limit > 500:
+		return 500
+	}
+	return q.Limit
+}
+
+func decodeCursor(c string) (string, error) {
+	if c == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", errs.Field("cursor", "not a cursor from this API")
+	}
+	return string(b), nil
+}
+
+// Entries lists an account's entries, newest first (ids are time-ordered).
+func (l ledger) Entries(ctx context.Context, accountID string, q store.Query) ([]account.LedgerEntry, string, error) {
+	limit := pageLimit(q)
+	before, err := decodeCursor(q.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	sqlq := "SELECT e.id, e.tx_id, e.account_id, e.amount, e.currency, e.created_at, t.kind, t.ref FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.tx_id WHERE e.account_id = ?"
+	args := []any{accountID}
+	if before != "" {
+		sqlq += " AND e.id < ?"
+		args = append(args, before)
+	}
+	sqlq += " ORDER BY e.id DESC LIMIT ?"
+	args = append(args, limit+1)
+	rows, err := l.t.q.QueryContext(ctx, l.t.db.rebind(sqlq), args...)
+	if err != nil {
+		return nil, "", l.t.db.mapErr("ledger entries", err)
+	}
+	defer rows.Close()
+	var out []account.LedgerEntry
+	for rows.Next() {
+		var e account.LedgerEntry
+		var at int64
+		if err := rows.Scan(&e.ID, &e.TxID, &e.AccountID, &e.Amount, &e.Currency, &at, &e.Kind, &e.Memo); err != nil {
+			return nil, "", l.t.db.mapErr("ledger entries", err)
+		}
+		e.At = time.UnixMicro(at).UTC()
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", l.t.db.mapErr("ledger entries", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte(out[limit-1].ID))
+	}
+	return out, next, nil
+}
+
+// Transactions lists ledger transactions, newest first. Filters: kind, ref, account_id.
+func (l ledger) Transactions(ctx context.Context, q store.Query) ([]account.LedgerTx, string, error) {
+	limit := pageLimit(q)
+	before, err := decodeCursor(q.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	var where []string
+	var args []any
+	for k, v := range q.Filter {
+		switch k {
+		case "kind", "ref":
+			where = append(where, "t."+k+" = ?")
+		case "account_id":
+			where = append(where, "t.id IN (SELECT tx_id FROM ledger_entries WHERE account_id = ?)")
+		default:
+			return nil, "", errs.Field(k, "cannot filter ledger transactions by %s (filters: kind, ref, account_id)", k)
+		}
+		args = append(args, v)
+	}
+	if before != "" {
+		where = append(where, "t.id < ?")
+		args = append(args, before)
+	}
+	sqlq := "SELECT t.data FROM ledger_transactions t"
+	if len(where) > 0 {
+		sqlq += " WHERE " + strings.Join(where, " AND ")
+	}
+	sqlq += " ORDER BY t.id DESC LIMIT ?"
+	args = append(args, limit+1)
+	rows, err := l.t.q.QueryContext(ctx, l.t.db.rebind(sqlq), args...)
+	if err != nil {
+		return nil, "", l.t.db.mapErr("ledger transactions", err)
+	}
+	defer rows.Close()
+	var out []account.LedgerTx
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return nil, "", l.t.db.mapErr("ledger transactions", err)
+		}
+		var lt account.LedgerTx
+		if err := json.Unmarshal([]byte(data), &lt); err != nil {
+			return nil, "", errs.Wrap("decode ledger transaction", err)
+		}
+		out = append(out, lt)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", l.t.db.mapErr("ledger transactions", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte(out[limit-1].ID))
+	}
+	return out, next, nil
+}
+
+// Check returns the ids of transactions that do not sum to zero, and "*" when the whole ledger
+// does not (which a per-transaction check would already show, unless entries lost their row).
+func (l ledger) Check(ctx context.Context) ([]string, error) {
+	rows, err := l.t.q.QueryContext(ctx, "SELECT tx_id FROM ledger_entries GROUP BY tx_id, currency HAVING SUM(amount) <> 0")
+	if err != nil {
+		return nil, l.t.db.mapErr("ledger check", err)
+	}
+	defer rows.Close()
+	var bad []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, l.t.db.mapErr("ledger check", err)
+		}
+		bad = append(bad, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, l.t.db.mapErr("ledger check", err)
+	}
+	var orphans int64
+	if err := l.t.q.QueryRowContext(ctx, "SELECT COUNT(*) FROM ledger_transactions t WHERE NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.tx_id = t.id)").Scan(&orphans); err != nil {
+		return nil, l.t.db.mapErr("ledger check", err)
+	}
+	if orphans > 0 {
+		bad = append(bad, "*")
+	}
+	return bad, nil
+}

@@ -1,0 +1,119 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"sort"
+	"strings"
+
+	"github.com/evcs/evcs/internal/billing"
+	"github.com/evcs/evcs/internal/errs"
+	"github.com/evcs/evcs/internal/store"
+)
+
+type tariffs struct{ t *tx }
+
+func (t *tx) Tariffs() store.Tariffs { return tariffs{t} }
+
+func (r tariffs) Add(ctx context.Context, v *billing.TariffRecord) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return errs.Wrap("encode tariff", err)
+	}
+	_, err = r.t.q.ExecContext(ctx, r.t.db.rebind("INSERT INTO tariffs (id, version, status, created_at, updated_at, currency, data) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+		v.ID, v.Version, v.Status, micros(v.CreatedAt), micros(v.UpdatedAt), v.Currency, string(data))
+	return r.t.db.mapErr("add tariff", err)
+}
+
+func (r tariffs) one(ctx context.Context, q string, args ...any) (*billing.TariffRecord, error) {
+	var data, status string
+	if err := r.t.q.QueryRowContext(ctx, r.t.db.rebind(q), args...).Scan(&data, &status); err != nil {
+		if err := r.t.db.mapErr("get tariff", err); errs.Is(err, errs.NotFound) {
+			return nil, errs.E(errs.NotFound, "tariff %v not found", args[0])
+		} else {
+			return nil, err
+		}
+	}
+	var v billing.TariffRecord
+	if err := json.Unmarshal([]byte(data), &v); err != nil {
+		return nil, errs.Wrap("decode tariff", err)
+	}
+	v.Status = status
+	return &v, nil
+}
+
+func (r tariffs) Latest(ctx context.Context, id string) (*billing.TariffRecord, error) {
+	return r.one(ctx, "SELECT data, status FROM tariffs WHERE id = ? ORDER BY version DESC LIMIT 1", id)
+}
+
+func (r tariffs) Version(ctx context.Context, id string, version int) (*billing.TariffRecord, error) {
+	return r.one(ctx, "SELECT data, status FROM tariffs WHERE id = ? AND version = ?", id, version)
+}
+
+func (r tariffs) SetStatus(ctx context.Context, id, status string) error {
+	res, err := r.t.q.ExecContext(ctx, r.t.db.rebind("UPDATE tariffs SET status = ? WHERE id = ?"), status, id)
+	if err != nil {
+		return r.t.db.mapErr("tariff status", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.E(errs.NotFound, "tariff %q not found", id)
+	}
+	return nil
+}
+
+func (r tariffs) List(ctx context.Context, q store.Query) ([]billing.TariffRecord, string, error) {
+	limit := pageLimit(q)
+	after, err := decodeCursor(q.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	where := []string{"t.version = (SELECT MAX(version) FROM tariffs m WHERE m.id = t.id)"}
+	var args []any
+	keys := make([]string, 0, len(q.Filter))
+	for k := range q.Filter {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		switch k {
+		case "status", "currency":
+			where = append(where, "t."+k+" = ?")
+			args = append(args, q.Filter[k])
+		default:
+			return nil, "", errs.Field(k, "cannot filter tariffs by %s (filters: status, currency)", k)
+		}
+	}
+	if after != "" {
+		where = append(where, "t.id > ?")
+		args = append(args, after)
+	}
+	args = append(args, limit+1)
+	rows, err := r.t.q.QueryContext(ctx, r.t.db.rebind("SELECT t.data, t.status FROM tariffs t WHERE "+strings.Join(where, " AND ")+" ORDER BY t.id LIMIT ?"), args...)
+	if err != nil {
+		return nil, "", r.t.db.mapErr("list tariffs", err)
+	}
+	defer rows.Close()
+	var out []billing.TariffRecord
+	for rows.Next() {
+		var data, status string
+		if err := rows.Scan(&data, &status); err != nil {
+			return nil, "", r.t.db.mapErr("list tariffs", err)
+		}
+		var v billing.TariffRecord
+		if err := json.Unmarshal([]byte(data), &v); err != nil {
+			return nil, "", errs.Wrap("decode tariff", err)
+		}
+		v.Status = status
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", r.t.db.mapErr("list tariffs", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte(out[limit-1].ID))
+	}
+	return out, next, nil
+}

@@ -1,0 +1,122 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/evcs/evcs/internal/account"
+	"github.com/evcs/evcs/internal/billing"
+	"github.com/evcs/evcs/internal/errs"
+	"github.com/evcs/evcs/internal/store"
+)
+
+// runBilling covers the ledger and tariff versions. It needs acc_1 (from Run).
+func runBilling(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC)
+	sys := account.Account{ID: "sys_cash_EUR", Currency: "EUR", Status: account.Active, CreatedAt: now, UpdatedAt: now}
+	mustTx(t, s, func(tx store.Tx) error { return tx.Accounts().Create(ctx, &sys) })
+	topup := func(key string, amt int64) *account.LedgerTx {
+		return &account.LedgerTx{IdemKey: key, Kind: "topup", At: now, Entries: []account.LedgerEntry{
+			{AccountID: "acc_1", Amount: amt, Currency: "EUR"}, {AccountID: "sys_cash_EUR", Amount: -amt, Currency: "EUR"}}}
+	}
+	t.Run("post is idempotent by key", func(t *testing.T) {
+		var posted1, posted2 bool
+		var first, second *account.LedgerTx
+		mustTx(t, s, func(tx store.Tx) (err error) { first, posted1, err = tx.Ledger().Post(ctx, topup("k1", 5000)); return })
+		mustTx(t, s, func(tx store.Tx) (err error) { second, posted2, err = tx.Ledger().Post(ctx, topup("k1", 9999)); return })
+		if !posted1 || posted2 || second.ID != first.ID || second.Entries[0].Amount != 5000 {
+			t.Fatalf("posted %v/%v, first %s second %+v", posted1, posted2, first.ID, second)
+		}
+		var bal int64
+		mustView(t, s, func(tx store.Tx) (err error) { bal, err = tx.Balance(ctx, "acc_1"); return })
+		if bal != 5000 {
+			t.Fatalf("balance %d, want 5000", bal)
+		}
+	})
+	t.Run("unbalanced is refused and nothing is written", func(t *testing.T) {
+		bad := topup("k2", 100)
+		bad.Entries[1].Amount = -99
+		err := s.InTx(ctx, func(tx store.Tx) error { _, _, err := tx.Ledger().Post(ctx, bad); return err })
+		if !errs.Is(err, errs.Invalid) {
+			t.Fatalf("want Invalid, got %v", err)
+		}
+		err = s.View(ctx, func(tx store.Tx) error { _, err := tx.Ledger().ByKey(ctx, "k2"); return err })
+		if !errs.Is(err, errs.NotFound) {
+			t.Fatalf("refused posting was stored: %v", err)
+		}
+	})
+	t.Run("entries page newest first and the ledger checks out", func(t *testing.T) {
+		mustTx(t, s, func(tx store.Tx) error {
+			for _, k := range []string{"k3", "k4", "k5"} {
+				if _, _, err := tx.Ledger().Post(ctx, topup(k, 100)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		var all []account.LedgerEntry
+		cursor := ""
+		for {
+			var page []account.LedgerEntry
+			var next string
+			mustView(t, s, func(tx store.Tx) (err error) {
+				page, next, err = tx.Ledger().Entries(ctx, "acc_1", store.Query{Limit: 3, Cursor: cursor})
+				return
+			})
+			all = append(all, page...)
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		if len(all) != 4 || all[0].Amount != 100 || all[3].Amount != 5000 || all[0].Kind != "topup" {
+			t.Fatalf("entries = %+v", all)
+		}
+		var bad []string
+		mustView(t, s, func(tx store.Tx) (err error) { bad, err = tx.Ledger().Check(ctx); return })
+		if len(bad) != 0 {
+			t.Fatalf("ledger check: %v", bad)
+		}
+		var txs []account.LedgerTx
+		mustView(t, s, func(tx store.Tx) (err error) {
+			txs, _, err = tx.Ledger().Transactions(ctx, store.Query{Filter: map[string]string{"account_id": "acc_1", "kind": "topup"}})
+			return
+		})
+		if len(txs) != 4 || txs[0].IdemKey != "k5" {
+			t.Fatalf("transactions = %d, first %+v", len(txs), txs[0])
+		}
+	})
+	t.Run("tariff versions", func(t *testing.T) {
+		v1 := billing.TariffRecord{ID: "tar_1", Version: 1, Currency: "EUR", Status: billing.TariffActive, Tariff: []byte(`{"v":1}`), CreatedAt: now, UpdatedAt: now}
+		v2 := v1
+		v2.Version, v2.Tariff = 2, []byte(`{"v":2}`)
+		mustTx(t, s, func(tx store.Tx) error {
+			if err := tx.Tariffs().Add(ctx, &v1); err != nil {
+				return err
+			}
+			return tx.Tariffs().Add(ctx, &v2)
+		})
+		var latest, first *billing.TariffRecord
+		mustView(t, s, func(tx store.Tx) (err error) {
+			if latest, err = tx.Tariffs().Latest(ctx, "tar_1"); err != nil {
+				return err
+			}
+			first, err = tx.Tariffs().Version(ctx, "tar_1", 1)
+			return
+		})
+		if latest.Version != 2 || string(latest.Tariff) != `{"v":2}` || string(first.Tariff) != `{"v":1}` {
+			t.Fatalf("latest %+v first %+v", latest, first)
+		}
+		var list []billing.TariffRecord
+		mustView(t, s, func(tx store.Tx) (err error) { list, _, err = tx.Tariffs().List(ctx, store.Query{}); return })
+		if len(list) != 1 || list[0].Version != 2 {
+			t.Fatalf("list = %+v", list)
+		}
+		err := s.InTx(ctx, func(tx store.Tx) error { return tx.Tariffs().Add(ctx, &v2) })
+		if !errs.Is(err, errs.Conflict) {
+			t.Fatalf("duplicate version: %v", err)
+		}
+	})
+}
