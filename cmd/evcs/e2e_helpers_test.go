@@ -27,7 +27,7 @@ type testServer struct {
 func startMain(t *testing.T, dsn string) *testServer {
 	t.Helper()
 	cfg := config.Config{Listen: "127.0.0.1:0", DB: dsn, AdminToken: testAdminToken, LogFormat: "text", LogLevel: "warn",
-		CallTimeout: 5 * time.Second, Heartbeat: 300 * time.Second, MinBalance: "0"}
+		CallTimeout: 5 * time.Second, Heartbeat: 300 * time.Second, MinBalance: "0", HoldAmount: "20"}
 	m := &Main{Cfg: cfg, Stderr: testWriter{t}}
 	if err := m.Start(context.Background()); err != nil {
 		t.Fatalf("start: %v", err)

@@ -57,7 +57,7 @@ func (m *Main) Start(ctx context.Context) error {
 	}
 	m.Store = s
 	m.App = app.New(s, nil, m.Log)
-	m.App.Settings = app.Settings{HeartbeatInterval: m.Cfg.Heartbeat, MinBalance: m.Cfg.MinBalance}
+	m.App.Settings = app.Settings{HeartbeatInterval: m.Cfg.Heartbeat, MinBalance: m.Cfg.MinBalance, HoldAmount: m.Cfg.HoldAmount}
 	m.OCPP = wsserver.New(m.App, wsserver.Options{CallTimeout: m.Cfg.CallTimeout}, csms21.New(m.App), csms201.New(m.App), csms16.New(m.App))
 	m.App.Commander = m.OCPP
 	if m.Cfg.AdminToken != "" {

@@ -80,6 +80,7 @@ type IdTokenFields struct {
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	GroupID   string     `json:"group_id,omitempty" maxLength:"36" doc:"parent id tag / group id token"`
 	Label     string     `json:"label,omitempty" maxLength:"100"`
+	TariffID  string     `json:"tariff_id,omitempty" doc:"driver tariff: overrides the EVSE, station and site tariffs"`
 }
 
 // IdToken is an RFID card, app token or other credential bound to an account.

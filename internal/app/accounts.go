@@ -165,6 +165,9 @@ var IdTokens = &Resource[account.IdToken, account.IdTokenFields]{
 		if err := account.CheckIdToken(in); err != nil {
 			return nil, err
 		}
+		if err := mustTariff(ctx, tx, "tariff_id", in.TariffID); err != nil {
+			return nil, err
+		}
 		if _, err := mustExist(ctx, tx.Accounts(), "account_id", in.AccountID); err != nil {
 			return nil, err
 		}

@@ -44,6 +44,7 @@ type App struct {
 type Settings struct {
 	HeartbeatInterval time.Duration
 	MinBalance        string // decimal, in each account's currency
+	HoldAmount        string // decimal: funds held from a prepaid account at session start
 }
 
 // New builds the use cases.
@@ -59,7 +60,7 @@ func New(s store.Store, clock Clock, log *slog.Logger) *App {
 		workers = 4
 	}
 	return &App{Store: s, Clock: clock, Log: log, Batch: NewBatcher(s, workers, 256),
-		Settings: Settings{HeartbeatInterval: 300 * time.Second, MinBalance: "0"}, Bus: NewBus()}
+		Settings: Settings{HeartbeatInterval: 300 * time.Second, MinBalance: "0", HoldAmount: "20"}, Bus: NewBus()}
 }
 
 // Close stops background work.

@@ -20,6 +20,12 @@ var Sites = &Resource[asset.Site, asset.SiteFields]{
 		if err := asset.CheckSite(in); err != nil {
 			return nil, err
 		}
+		if err := mustTariff(ctx, tx, "default_tariff_id", in.DefaultTariffID); err != nil {
+			return nil, err
+		}
+		if err := mustTariff(ctx, tx, "export_tariff_id", in.ExportTariffID); err != nil {
+			return nil, err
+		}
 		v := newOrCopy(old, func() *asset.Site { return &asset.Site{ID: id, Status: asset.Active, CreatedAt: now} })
 		v.SiteFields, v.UpdatedAt = in, now
 		return v, nil
@@ -82,6 +88,9 @@ var Stations = &Resource[asset.Station, StationInput]{
 		if err := asset.CheckStation(in.StationFields); err != nil {
 			return nil, err
 		}
+		if err := mustTariff(ctx, tx, "tariff_id", in.TariffID); err != nil {
+			return nil, err
+		}
 		if _, err := mustExist(ctx, tx.Sites(), "site_id", in.SiteID); err != nil {
 			return nil, err
 		}
@@ -119,6 +128,9 @@ var EVSEs = &Resource[asset.EVSE, asset.EVSEFields]{
 		}
 		if in.EVSENo < 1 {
 			return nil, errs.Field("evse_no", "must be 1 or more")
+		}
+		if err := mustTariff(ctx, tx, "tariff_id", in.TariffID); err != nil {
+			return nil, err
 		}
 		if _, err := mustExist(ctx, tx.Stations(), "station_id", in.StationID); err != nil {
 			return nil, err

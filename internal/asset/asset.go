@@ -30,6 +30,7 @@ type SiteFields struct {
 	Address         *Address   `json:"address,omitempty"`
 	GridLimitKW     *energy.KW `json:"grid_limit_kw,omitempty" doc:"grid connection capacity in kW"`
 	DefaultTariffID string     `json:"default_tariff_id,omitempty"`
+	ExportTariffID  string     `json:"export_tariff_id,omitempty" doc:"credits energy fed back by V2G discharging"`
 }
 
 // Site is a place with stations, one grid connection and one time zone.

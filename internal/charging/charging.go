@@ -53,11 +53,14 @@ type Session struct {
 	ReservationID *int       `json:"reservation_id,omitempty"`
 	UpdatedAt     time.Time  `json:"updated_at"`
 	// Billing fills these when the session is rated.
-	TariffID  string          `json:"tariff_id,omitempty"`
-	CostMinor *int64          `json:"cost_minor,omitempty"`
-	Currency  string          `json:"currency,omitempty"`
-	CDRID     string          `json:"cdr_id,omitempty"`
-	Extra     json.RawMessage `json:"extra,omitempty"`
+	TariffID      string          `json:"tariff_id,omitempty"`
+	TariffVersion int             `json:"tariff_version,omitempty"`
+	HeldMinor     int64           `json:"held_minor,omitempty" doc:"prepaid funds held for the session"`
+	StopRequested bool            `json:"stop_requested,omitempty" doc:"EVCS asked the station to stop (balance used up)"`
+	CostMinor     *int64          `json:"cost_minor,omitempty"`
+	Currency      string          `json:"currency,omitempty"`
+	CDRID         string          `json:"cdr_id,omitempty"`
+	Extra         json.RawMessage `json:"extra,omitempty"`
 }
 
 // Auth statuses, version-neutral (2.x AuthorizationStatusEnumType; 1.6 maps at the edge).

@@ -28,6 +28,7 @@ type Config struct {
 	CallTimeout time.Duration
 	Heartbeat   time.Duration
 	MinBalance  string
+	HoldAmount  string
 }
 
 // DefaultDB is the embedded default store.
@@ -48,6 +49,7 @@ func Bind(fs *pflag.FlagSet, c *Config) {
 	fs.DurationVar(&c.CallTimeout, "call-timeout", 30*time.Second, "how long a call to a station waits for its answer")
 	fs.DurationVar(&c.Heartbeat, "heartbeat-interval", 300*time.Second, "heartbeat interval given to stations at boot")
 	fs.StringVar(&c.MinBalance, "min-balance", "0", "prepaid accounts at or below this balance are refused at Authorize (NoCredit)")
+	fs.StringVar(&c.HoldAmount, "hold-amount", "20", "funds held from a prepaid account when a session starts (released at the end)")
 }
 
 // EnvName is the environment variable of a flag.
@@ -114,6 +116,9 @@ func (c *Config) Check() error {
 	}
 	if _, err := decimal.Parse(c.MinBalance); err != nil {
 		return fmt.Errorf("--min-balance %q is not a decimal amount", c.MinBalance)
+	}
+	if d, err := decimal.Parse(c.HoldAmount); err != nil || d.Sign() < 0 {
+		return fmt.Errorf("--hold-amount %q is not a non-negative decimal amount", c.HoldAmount)
 	}
 	if c.Listen == "" {
 		return fmt.Errorf("--listen is empty")

@@ -31,6 +31,7 @@ func Mount(r chi.Router, a *app.App, version string) huma.API {
 	cfg.DocsPath = ""
 	cfg.SchemasPath = ""
 	cfg.CreateHooks = nil // no "$schema" links in bodies: clients get plain JSON
+	cfg.Formats["application/merge-patch+json"] = huma.DefaultJSONFormat
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer"},
 	}
@@ -40,6 +41,7 @@ func Mount(r chi.Router, a *app.App, version string) huma.API {
 	api.UseMiddleware(authMiddleware(api, a))
 	registerMasterData(api, a)
 	registerOperation(api, a)
+	registerTariffs(api, a)
 	return api
 }
 
@@ -157,11 +159,7 @@ func DefaultJSON(next http.Handler) http.Handler {
 		if r.Method == http.MethodPost || r.Method == http.MethodPatch || r.Method == http.MethodPut {
 			ct := r.Header.Get("Content-Type")
 			if ct == "" || strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-				if r.Method == http.MethodPatch {
-					r.Header.Set("Content-Type", "application/merge-patch+json")
-				} else {
-					r.Header.Set("Content-Type", "application/json")
-				}
+				r.Header.Set("Content-Type", "application/json")
 			}
 		}
 		next.ServeHTTP(w, r)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -58,8 +59,8 @@ type created[T any] struct {
 type body[T any] struct{ Body T }
 
 type patchInput struct {
-	ID      string `path:"id" maxLength:"100"`
-	RawBody []byte `contentType:"application/merge-patch+json"`
+	ID   string          `path:"id" maxLength:"100"`
+	Body json.RawMessage `doc:"JSON merge patch (RFC 7396) of the writable fields: absent keeps, null clears"`
 }
 
 // crudSpec says how a resource is exposed.
@@ -124,7 +125,7 @@ func registerCRUD[T, I, V any](api huma.API, a *app.App, r *app.Resource[T, I], 
 	}
 	patch := op(http.MethodPatch, s.path+"/{id}", "update-"+s.name, "Update a "+s.name+" (JSON merge patch of its writable fields)", writeRole, s.tag)
 	huma.Register(api, patch, func(ctx context.Context, in *patchInput) (*body[V], error) {
-		v, err := app.Patch(ctx, a, r, in.ID, in.RawBody)
+		v, err := app.Patch(ctx, a, r, in.ID, in.Body)
 		if err != nil {
 			return nil, fail(err)
 		}
