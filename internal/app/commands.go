@@ -59,6 +59,9 @@ func (a *App) SendCommand(ctx context.Context, stationID string, req CommandRequ
 		return nil, errs.E(errs.Conflict, "station %s is not connected", stationID)
 	}
 	action, result, status, err := a.Commander.Command(ctx, stationID, req)
+	if errs.Is(err, errs.Invalid) && result == nil {
+		return nil, errs.Wrap("command", err) // bad input never reached the station: nothing to record
+	}
 	if action != "" {
 		cmd.Action = action
 	}

@@ -178,9 +178,7 @@ func (a *App) StopSession(ctx context.Context, in StopInput) (*charging.Session,
 		if s.Status != charging.Active {
 			return nil
 		}
-		rs := stamp(in.Readings, s.ID, s.StationID, s.EVSENo)
-		rs = append(rs, charging.Reading{SessionID: s.ID, StationID: s.StationID, EVSENo: s.EVSENo, At: in.At,
-			Measurand: charging.EnergyImport, Context: "Transaction.End", Unit: "Wh", Milli: in.MeterStop * 1000})
+		rs := stopReadings(stamp(in.Readings, s.ID, s.StationID, s.EVSENo), s, in)
 		if err := tx.AddReadings(ctx, rs); err != nil {
 			return err
 		}
@@ -201,6 +199,27 @@ func (a *App) StopSession(ctx context.Context, in StopInput) (*charging.Session,
 		a.Bus.Publish(Event{Kind: "session.ended", StationID: in.StationID, Data: out})
 	}
 	return out, auth, nil
+}
+
+// stopReadings keeps a 1.6 StopTransaction's transactionData, less the start register EVCS
+// already recorded from StartTransaction, and adds the meterStop register unless the station
+// sent it as a Transaction.End reading.
+func stopReadings(rs []charging.Reading, s *charging.Session, in StopInput) []charging.Reading {
+	out := rs[:0]
+	hasEnd := false
+	for _, r := range rs {
+		whole := r.Measurand == charging.EnergyImport && r.Phase == ""
+		if whole && r.Context == "Transaction.Begin" {
+			continue
+		}
+		hasEnd = hasEnd || (whole && r.Context == "Transaction.End")
+		out = append(out, r)
+	}
+	if !hasEnd {
+		out = append(out, charging.Reading{SessionID: s.ID, StationID: s.StationID, EVSENo: s.EVSENo, At: in.At,
+			Measurand: charging.EnergyImport, Context: "Transaction.End", Unit: "Wh", Milli: in.MeterStop * 1000})
+	}
+	return out
 }
 
 // endSession stores an ended session and runs the SessionEnded hooks in the same transaction.
