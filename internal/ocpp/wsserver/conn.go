@@ -24,6 +24,7 @@ type Conn struct {
 	proto     Protocol
 	caller    *ocppj.Caller
 	remote    string
+	arrival   uint64 // order of the handshake request, to settle which connection is newest
 	ctx       context.Context
 	cancel    context.CancelFunc
 	seq       atomic.Uint64

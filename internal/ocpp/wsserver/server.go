@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -50,10 +51,11 @@ type Server struct {
 	opts   Options
 	log    *slog.Logger
 
-	mu    sync.Mutex
-	conns map[string]*Conn
-	wg    sync.WaitGroup
-	done  chan struct{}
+	mu       sync.Mutex
+	conns    map[string]*Conn
+	arrivals atomic.Uint64
+	wg       sync.WaitGroup
+	done     chan struct{}
 }
 
 // New builds the server for the given protocols.
@@ -81,6 +83,7 @@ func New(a *app.App, opts Options, protos ...Protocol) *Server {
 
 // ServeHTTP accepts a station. The identity is the last path segment, URL-decoded.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	arrival := s.arrivals.Add(1)
 	id, err := identity(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -118,7 +121,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(s.opts.MaxMessage)
 	c := newConn(s, ws, id, s.protos[v], r.RemoteAddr)
-	s.register(c)
+	c.arrival = arrival
+	if !s.register(c) {
+		return
+	}
 	s.wg.Add(1)
 	defer s.wg.Done()
 	c.serve()
@@ -171,17 +177,27 @@ func basicPassword(r *http.Request, id string) *string {
 	return &pw
 }
 
-func (s *Server) register(c *Conn) {
+// register makes c the station's connection, replacing an older one. Registration happens
+// after the handshake, so two quick connects may register out of order: the one whose request
+// came last wins, and register reports false for the loser (already closed).
+func (s *Server) register(c *Conn) bool {
 	s.mu.Lock()
 	old := s.conns[c.StationID]
+	if old != nil && old.arrival > c.arrival {
+		s.mu.Unlock()
+		c.close(websocket.StatusPolicyViolation, "replaced by a new connection")
+		return false
+	}
 	s.conns[c.StationID] = c
 	s.mu.Unlock()
 	if old != nil {
-		// A station connecting again replaces its old connection.
-		old.close(websocket.StatusPolicyViolation, "replaced by a new connection")
+		// A station connecting again replaces its old connection. The close handshake may wait
+		// for a peer that is gone; the new connection must not wait with it.
+		go old.close(websocket.StatusPolicyViolation, "replaced by a new connection")
 	}
 	s.log.Info("station connected", "station", c.StationID, "protocol", c.Version().Subprotocol(), "remote", c.remote)
 	s.app.Bus.Publish(app.Event{Kind: "station.connected", StationID: c.StationID, Data: c.Version().Subprotocol()})
+	return true
 }
 
 func (s *Server) unregister(c *Conn) {
@@ -235,9 +251,12 @@ func (s *Server) Close() {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
+	var closing sync.WaitGroup
 	for _, c := range conns {
-		c.close(websocket.StatusGoingAway, "server shutting down")
+		closing.Add(1)
+		go func() { defer closing.Done(); c.close(websocket.StatusGoingAway, "server shutting down") }()
 	}
+	closing.Wait()
 	s.wg.Wait()
 }
 

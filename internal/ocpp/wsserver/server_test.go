@@ -1,0 +1,103 @@
+package wsserver_test
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/evcs/evcs/internal/app"
+	"github.com/evcs/evcs/internal/asset"
+	"github.com/evcs/evcs/internal/ocpp/csms/csmstest"
+	"github.com/evcs/evcs/internal/ocpp/csms16"
+	"github.com/evcs/evcs/internal/ocpp/csms201"
+	"github.com/evcs/evcs/internal/ocpp/ocppj"
+	"github.com/evcs/evcs/internal/ocpp/wsserver"
+	"github.com/evcs/evcs/internal/store"
+)
+
+func start(t *testing.T) *csmstest.Harness {
+	return csmstest.Start(t, func(a *app.App) wsserver.Protocol { return csms201.New(a) })
+}
+
+func dial(url string, protos []string, header http.Header) (*websocket.Conn, *http.Response, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: protos, HTTPHeader: header})
+}
+
+func TestSubprotocolChoice(t *testing.T) {
+	h := start(t)
+	ws, _, err := dial(h.URL, []string{"ocpp1.6", "ocpp2.0.1"}, nil) // 1.6 is not served here: 2.0.1 wins
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws.Subprotocol() != "ocpp2.0.1" {
+		t.Errorf("subprotocol = %q", ws.Subprotocol())
+	}
+	ws.CloseNow()
+	if _, res, err := dial(h.URL, []string{"ocpp1.6"}, nil); err == nil || res == nil || res.StatusCode != http.StatusBadRequest {
+		t.Errorf("unsupported subprotocol: %v %v", res, err)
+	}
+	if _, res, err := dial(h.URL, nil, nil); err == nil || res.StatusCode != http.StatusBadRequest {
+		t.Errorf("no subprotocol: %v %v", res, err)
+	}
+}
+
+func TestStationAuth(t *testing.T) {
+	h := start(t)
+	ctx := context.Background()
+	// A station whose identity has a ':' and a '/' (percent-encoded), with a password.
+	id := "ACME:CP/7"
+	err := h.App.Store.InTx(ctx, func(tx store.Tx) error {
+		now := time.Now().UTC()
+		st := asset.Station{ID: id, StationFields: asset.StationFields{SiteID: "site_t", Kind: asset.KindDC}, Status: asset.Active, CreatedAt: now, UpdatedAt: now,
+			PasswordHash: app.HashStationSecret("pa:ss word")}
+		return tx.Stations().Create(ctx, &st)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := strings.TrimSuffix(h.URL, csmstest.Station) + "ACME:CP%2F7"
+	basic := func(user, pw string) http.Header {
+		return http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pw))}}
+	}
+	if ws, _, err := dial(url, []string{"ocpp2.0.1"}, basic(id, "pa:ss word")); err != nil {
+		t.Fatalf("right password refused: %v", err)
+	} else {
+		ws.CloseNow()
+	}
+	for name, hdr := range map[string]http.Header{"wrong password": basic(id, "nope"), "no credentials": nil, "other station's name": basic("ACME:CP/8", "pa:ss word")} {
+		if _, res, err := dial(url, []string{"ocpp2.0.1"}, hdr); err == nil || res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s: %v %v", name, res, err)
+		}
+	}
+	unknown := strings.TrimSuffix(h.URL, csmstest.Station) + "NOBODY"
+	if _, res, err := dial(unknown, []string{"ocpp2.0.1"}, nil); err == nil || res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unknown station: %v %v", res, err)
+	}
+}
+
+// A station connecting again replaces its old connection; a repeated message id on one
+// connection gets the first answer.
+func TestReplaceAndRepeat(t *testing.T) {
+	h := csmstest.Start(t, func(a *app.App) wsserver.Protocol { return csms16.New(a) })
+	first := h.Dial(ocppj.V16)
+	second := h.Dial(ocppj.V16)
+	if _, code := second.Call("Heartbeat", map[string]any{}); code != "" {
+		t.Fatal(code)
+	}
+	if code := first.WaitClosed(); code != websocket.StatusPolicyViolation {
+		t.Errorf("old connection closed with %v, want policy violation (replaced)", code)
+	}
+	frame := ocppj.AppendCall(nil, "same-id", "StartTransaction", []byte(`{"connectorId":1,"idTag":"TAG-OK","meterStart":5,"timestamp":"2026-11-24T10:00:00Z"}`))
+	a, _ := second.Raw(frame, "same-id")
+	b, _ := second.Raw(frame, "same-id")
+	if a["transactionId"] == nil || a["transactionId"] != b["transactionId"] {
+		t.Fatalf("repeated id: %v then %v", a, b)
+	}
+}
