@@ -18,7 +18,10 @@ func TestStatusNotification(t *testing.T) {
 		t.Fatalf("bad enum: %s", code)
 	}
 	var live []charging.StatusChange
-	_ = h.App.Store.View(context.Background(), func(tx store.Tx) (err error) { live, err = tx.LiveStatus(context.Background(), csmstest.Station); return })
+	_ = h.App.Store.View(context.Background(), func(tx store.Tx) (err error) {
+		live, err = tx.LiveStatus(context.Background(), csmstest.Station)
+		return
+	})
 	if len(live) != 1 || live[0].Status != "Faulted" || live[0].ErrorCode != "GroundFailure" || live[0].EVSENo != 1 {
 		t.Fatalf("live = %+v", live)
 	}

@@ -6,8 +6,8 @@ import (
 	"github.com/evcs/evcs/internal/app"
 	"github.com/evcs/evcs/internal/ocpp/csms/csmstest"
 	"github.com/evcs/evcs/internal/ocpp/ocppj"
-	"github.com/evcs/evcs/internal/ocpp/wsserver"
 	v21 "github.com/evcs/evcs/internal/ocpp/v21"
+	"github.com/evcs/evcs/internal/ocpp/wsserver"
 )
 
 // The 2.0.1 table serves 2.1 over the 2.1 schemas; answers must validate under 2.1.
