@@ -48,6 +48,9 @@ func (a *App) StartSession(ctx context.Context, in StartInput) (*charging.Sessio
 		}
 		s := a.newSession(in.StationID, in.EVSENo, strconv.FormatInt(no, 10), in.IdToken, in.At, auth)
 		s.TxNo, s.StartKey, s.MeterStart, s.ReservationID = no, in.StationID+"|"+key, in.MeterStart, in.ReservationID
+		if err := a.startBilling(ctx, tx, s); err != nil {
+			return err
+		}
 		if err := tx.Sessions().Create(ctx, s); err != nil {
 			return err
 		}
@@ -81,8 +84,9 @@ type MeterInput struct {
 // MeterValues stores readings and folds them into their session.
 func (a *App) MeterValues(ctx context.Context, in MeterInput) error {
 	var s *charging.Session
+	stop := false
 	err := a.Batch.Do(ctx, func(tx store.Tx) error {
-		s = nil
+		s, stop = nil, false
 		sid := ""
 		if in.TxRef != "" {
 			found, err := findSession(ctx, tx, in.StationID, in.TxRef)
@@ -104,6 +108,11 @@ func (a *App) MeterValues(ctx context.Context, in MeterInput) error {
 		}
 		s.Apply(rs)
 		s.UpdatedAt = a.now()
+		var err error
+		if stop, err = a.creditExhausted(ctx, tx, s, lastAt(rs, s.UpdatedAt)); err != nil {
+			return err
+		}
+		s.StopRequested = s.StopRequested || stop
 		return tx.Sessions().Update(ctx, s)
 	})
 	if err != nil {
@@ -112,7 +121,24 @@ func (a *App) MeterValues(ctx context.Context, in MeterInput) error {
 	if s != nil {
 		a.Bus.Publish(Event{Kind: "session.updated", StationID: in.StationID, Data: s})
 	}
+	if stop {
+		go a.stopForCredit(s)
+	}
 	return nil
+}
+
+// lastAt is the time of the latest reading, or def.
+func lastAt(rs []charging.Reading, def time.Time) time.Time {
+	var t time.Time
+	for _, r := range rs {
+		if r.At.After(t) {
+			t = r.At
+		}
+	}
+	if t.IsZero() {
+		return def
+	}
+	return t
 }
 
 func stamp(rs []charging.Reading, sessionID, stationID string, evse int) []charging.Reading {
@@ -224,6 +250,9 @@ func stopReadings(rs []charging.Reading, s *charging.Session, in StopInput) []ch
 
 // endSession stores an ended session and runs the SessionEnded hooks in the same transaction.
 func (a *App) endSession(ctx context.Context, tx store.Tx, s *charging.Session) error {
+	if err := a.endBilling(ctx, tx, s); err != nil {
+		return err
+	}
 	if err := tx.Sessions().Update(ctx, s); err != nil {
 		return err
 	}
@@ -260,8 +289,9 @@ func (a *App) TransactionEvent(ctx context.Context, e TxEvent) (*charging.Sessio
 	var out *charging.Session
 	var auth *charging.AuthResult
 	kind := ""
+	stop := false
 	err := a.Batch.Do(ctx, func(tx store.Tx) error {
-		out, auth, kind = nil, nil, ""
+		out, auth, kind, stop = nil, nil, "", false
 		if e.IdToken != "" {
 			r, err := a.authorizeTx(ctx, tx, e.IdToken)
 			if err != nil {
@@ -295,8 +325,10 @@ func (a *App) TransactionEvent(ctx context.Context, e TxEvent) (*charging.Sessio
 		if e.Type == "Started" && !create && e.At.Before(s.StartedAt) {
 			s.StartedAt = e.At // the real start arrived after a later event
 		}
+		lateToken := false
 		if s.IdToken == "" && e.IdToken != "" && auth != nil {
 			s.IdToken, s.AccountID, s.AuthStatus = e.IdToken, auth.AccountID, auth.Status
+			lateToken = !create
 		}
 		if s.EVSENo == 0 {
 			s.EVSENo = e.EVSENo
@@ -320,6 +352,11 @@ func (a *App) TransactionEvent(ctx context.Context, e TxEvent) (*charging.Sessio
 			s.Apply(rs)
 		}
 		out = s
+		if create || (lateToken && s.TariffID == "") {
+			if err := a.startBilling(ctx, tx, s); err != nil {
+				return err
+			}
+		}
 		if create {
 			if err := tx.Sessions().Create(ctx, s); err != nil {
 				return err
@@ -333,6 +370,11 @@ func (a *App) TransactionEvent(ctx context.Context, e TxEvent) (*charging.Sessio
 		if kind == "" {
 			kind = "session.updated"
 		}
+		var err2 error
+		if stop, err2 = a.creditExhausted(ctx, tx, s, lastAt(rs, e.At)); err2 != nil {
+			return err2
+		}
+		s.StopRequested = s.StopRequested || stop
 		return tx.Sessions().Update(ctx, s)
 	})
 	if err != nil {
@@ -340,6 +382,9 @@ func (a *App) TransactionEvent(ctx context.Context, e TxEvent) (*charging.Sessio
 	}
 	if kind != "" {
 		a.Bus.Publish(Event{Kind: kind, StationID: e.StationID, Data: out})
+	}
+	if stop {
+		go a.stopForCredit(out)
 	}
 	return out, auth, nil
 }

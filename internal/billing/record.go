@@ -23,3 +23,18 @@ type TariffRecord struct {
 	UpdatedAt time.Time       `json:"updated_at"`
 	CreatedBy string          `json:"created_by,omitempty"`
 }
+
+// CDRRecord is a session's rated CDR as EVCS keeps it.
+type CDRRecord struct {
+	ID            string          `json:"id"`
+	SessionID     string          `json:"session_id"`
+	AccountID     string          `json:"account_id,omitempty"`
+	StationID     string          `json:"station_id"`
+	TariffID      string          `json:"tariff_id,omitempty"`
+	TariffVersion int             `json:"tariff_version,omitempty"`
+	Currency      string          `json:"currency"`
+	TotalMinor    int64           `json:"total_minor" doc:"what was charged, in minor units (incl. VAT where the tariff gives VAT)"`
+	EnergyWh      int64           `json:"energy_wh"`
+	CreatedAt     time.Time       `json:"created_at"`
+	CDR           json.RawMessage `json:"cdr" doc:"the OCPI 2.2.1 CDR with its cost fields"`
+}

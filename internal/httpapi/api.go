@@ -42,6 +42,8 @@ func Mount(r chi.Router, a *app.App, version string) huma.API {
 	registerMasterData(api, a)
 	registerOperation(api, a)
 	registerTariffs(api, a)
+	registerLedger(api, a)
+	registerReceipts(api, a)
 	return api
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/evcs/evcs/internal/account"
 	"github.com/evcs/evcs/internal/asset"
 	"github.com/evcs/evcs/internal/audit"
+	"github.com/evcs/evcs/internal/billing"
 	"github.com/evcs/evcs/internal/charging"
 	"github.com/evcs/evcs/internal/errs"
 )
@@ -74,6 +75,7 @@ type Tx interface {
 	Sessions() Repo[charging.Session]
 	Events() Repo[charging.StationEvent]
 	Commands() Repo[charging.Command]
+	CDRs() Repo[billing.CDRRecord]
 	// AddReadings stores meter readings (batched).
 	AddReadings(ctx context.Context, rs []charging.Reading) error
 	// Readings returns a session's readings in time order.
