@@ -313,7 +313,7 @@ func (a *App) topUp(ctx context.Context, accountID string, in TopUpInput, idemKe
 	}
 	var out *TopUp
 	err = a.Store.InTx(ctx, func(tx store.Tx) error {
-		lt, replayed, err := a.postTopUp(ctx, tx, acc.ID, key, amount, in, p.Name(), providerRef)
+		lt, replayed, err := a.postTopUp(ctx, tx, acc, key, amount, in, p.Name(), providerRef)
 		if err != nil {
 			return err
 		}
@@ -359,22 +359,12 @@ func (a *App) checkTopUp(acc *account.Account, in TopUpInput) (money.Money, Paym
 }
 
 // postTopUp posts a collected top-up under the account's lock. It reports replayed when a
-// concurrent request with the same key posted first.
-func (a *App) postTopUp(ctx context.Context, tx store.Tx, accountID, key string, amount money.Money, in TopUpInput, provider, providerRef string) (*account.LedgerTx, bool, error) {
-	if err := lockAccount(ctx, tx, accountID); err != nil {
+// concurrent request with the same key posted first. The account is not checked again: the money
+// has been collected, and collected money must be in the ledger even if the account was
+// deactivated meanwhile (an operator then refunds it).
+func (a *App) postTopUp(ctx context.Context, tx store.Tx, acc *account.Account, key string, amount money.Money, in TopUpInput, provider, providerRef string) (*account.LedgerTx, bool, error) {
+	if err := lockAccount(ctx, tx, acc.ID); err != nil {
 		return nil, false, err
-	}
-	if lt, err := byKey(ctx, tx, key); err != nil || lt != nil {
-		return lt, true, err
-	}
-	acc, err := getAccount(ctx, tx, "account_id", accountID)
-	if err != nil {
-		return nil, false, err
-	}
-	if acc.Status != account.Active {
-		// Changed while the money was collected: the operator must give it back by hand.
-		a.Log.Warn("top-up collected for an account deactivated meanwhile", "account", acc.ID, "key", key, "provider_ref", providerRef)
-		return nil, false, errs.Field("account_id", "account %s is %s and takes no top-ups", acc.ID, acc.Status)
 	}
 	bal, err := tx.Balance(ctx, acc.ID)
 	if err != nil {
@@ -388,8 +378,12 @@ func (a *App) postTopUp(ctx context.Context, tx store.Tx, accountID, key string,
 	lt := &account.LedgerTx{IdemKey: key, Kind: LedgerTopUp, Ref: id, Memo: "top-up by " + in.Method,
 		Extra: mustJSON(topUpExtra{TopUpID: id, Method: in.Method, Reference: in.Reference, Provider: provider,
 			ProviderRef: providerRef, BalanceMinor: bal + amount.Minor})}
-	lt, err = a.post(ctx, tx, lt, acc.Currency, leg{cash, -amount.Minor}, leg{acc.ID, amount.Minor})
-	return lt, false, err
+	// Post answers a key posted before (by a concurrent request, which held the lock first) with
+	// that transaction, and posts nothing.
+	lt.Actor, lt.At = ActorFrom(ctx).UserID, a.now()
+	lt.Entries = []account.LedgerEntry{{AccountID: cash, Amount: -amount.Minor, Currency: acc.Currency}, {AccountID: acc.ID, Amount: amount.Minor, Currency: acc.Currency}}
+	stored, posted, err := tx.Ledger().Post(ctx, lt)
+	return stored, !posted, err
 }
 
 // TopUps lists an account's top-ups, newest first.
