@@ -15,6 +15,7 @@ import (
 
 	"github.com/evcs/evcs/internal/app"
 	"github.com/evcs/evcs/internal/config"
+	"github.com/evcs/evcs/internal/demo"
 	"github.com/evcs/evcs/internal/httpapi"
 	"github.com/evcs/evcs/internal/obs"
 	"github.com/evcs/evcs/internal/ocpp/csms16"
@@ -35,6 +36,9 @@ type Main struct {
 	Store *sqlstore.DB
 	App   *app.App
 	OCPP  *wsserver.Server
+
+	stopDemo context.CancelFunc
+	demoDone chan struct{}
 	srv   *http.Server
 	ln    net.Listener
 	done  chan error
@@ -51,6 +55,11 @@ func (m *Main) Start(ctx context.Context) error {
 	if m.Log == nil {
 		m.Log = obs.NewLogger(m.Stderr, m.Cfg.LogFormat, m.Cfg.LogLevel)
 	}
+	if m.Cfg.Demo {
+		if err := m.demoConfig(); err != nil {
+			return err
+		}
+	}
 	s, err := opendb.Open(ctx, m.Cfg.DB)
 	if err != nil {
 		return err
@@ -66,6 +75,12 @@ func (m *Main) Start(ctx context.Context) error {
 			return fmt.Errorf("admin token: %w", err)
 		}
 	}
+	if m.Cfg.Demo {
+		if err := demo.Seed(ctx, m.App); err != nil {
+			s.Close()
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
 	ln, err := net.Listen("tcp", m.Cfg.Listen)
 	if err != nil {
 		s.Close()
@@ -77,6 +92,13 @@ func (m *Main) Start(ctx context.Context) error {
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.srv.Serve(ln) }()
 	m.Log.Info("evcs listening", "addr", "http://"+m.Addr(), "store", s.Dialect(), "version", version)
+	if m.Cfg.Demo {
+		var dctx context.Context
+		dctx, m.stopDemo = context.WithCancel(context.Background())
+		m.demoDone = make(chan struct{})
+		quiet := obs.NewLogger(m.Stderr, m.Cfg.LogFormat, "warn")
+		go func() { defer close(m.demoDone); demo.Play(dctx, "ws://"+m.Addr()+"/ocpp", quiet) }()
+	}
 	return nil
 }
 
@@ -125,6 +147,10 @@ func maxBody(n int64) func(http.Handler) http.Handler {
 // Shutdown stops accepting, lets in-flight requests finish (up to ctx), and closes the store.
 func (m *Main) Shutdown(ctx context.Context) error {
 	var err error
+	if m.stopDemo != nil {
+		m.stopDemo()
+		<-m.demoDone
+	}
 	if m.srv != nil {
 		err = m.srv.Shutdown(ctx)
 	}
@@ -152,6 +178,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(m.Stdout, "EVCS %s listening on http://%s (store: %s)\n", version, m.Addr(), m.Store.Dialect())
+	if m.Cfg.Demo {
+		m.printDemo()
+	}
 	select {
 	case <-ctx.Done():
 	case err := <-m.done:

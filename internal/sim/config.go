@@ -35,6 +35,9 @@ type Config struct {
 	// MeterInterval is the time between meter values of a session (default 60s). A step-driven
 	// or load-mode sample always advances the meter model by this much simulated time.
 	MeterInterval time.Duration
+	// SimStep is how much charging time each meter value simulates (default MeterInterval).
+	// The demo sends a meter value every few seconds that stands for minutes of charging.
+	SimStep time.Duration
 	// Load runs a closed loop per station as fast as the CSMS answers: Heartbeat, Authorize,
 	// start, 3 × meter values, stop, repeat (see load.go).
 	Load bool
@@ -102,6 +105,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MeterInterval <= 0 {
 		c.MeterInterval = time.Minute
+	}
+	if c.SimStep <= 0 {
+		c.SimStep = c.MeterInterval
 	}
 	if c.CallTimeout <= 0 {
 		c.CallTimeout = 30 * time.Second

@@ -274,7 +274,7 @@ func (s *Station) SendMeterValues(ctx context.Context, evse int) (Sample, error)
 		s.mu.Unlock()
 		return Sample{}, ErrNoTransaction
 	}
-	e.meter.Advance(s.cfg.MeterInterval)
+	e.meter.Advance(s.cfg.SimStep)
 	smp := e.meter.Sample()
 	ts := now()
 	var m *txMsg
