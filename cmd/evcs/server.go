@@ -37,6 +37,7 @@ type Main struct {
 	App   *app.App
 	OCPP  *wsserver.Server
 
+	scheme   string
 	stopDemo context.CancelFunc
 	demoDone chan struct{}
 	srv   *http.Server
@@ -90,8 +91,21 @@ func (m *Main) Start(ctx context.Context) error {
 	m.srv = &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn)}
 	m.done = make(chan error, 1)
-	go func() { m.done <- m.srv.Serve(ln) }()
-	m.Log.Info("evcs listening", "addr", "http://"+m.Addr(), "store", s.Dialect(), "version", version)
+	if m.Cfg.TLSCert != "" {
+		tc, err := tlsConfig(m.Cfg)
+		if err != nil {
+			ln.Close()
+			s.Close()
+			return err
+		}
+		m.srv.TLSConfig = tc
+		m.scheme = "https"
+		go func() { m.done <- m.srv.ServeTLS(ln, m.Cfg.TLSCert, m.Cfg.TLSKey) }()
+	} else {
+		m.scheme = "http"
+		go func() { m.done <- m.srv.Serve(ln) }()
+	}
+	m.Log.Info("evcs listening", "addr", m.scheme+"://"+m.Addr(), "store", s.Dialect(), "version", version)
 	if m.Cfg.Demo {
 		var dctx context.Context
 		dctx, m.stopDemo = context.WithCancel(context.Background())
@@ -177,7 +191,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Start(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "EVCS %s listening on http://%s (store: %s)\n", version, m.Addr(), m.Store.Dialect())
+	fmt.Fprintf(m.Stdout, "EVCS %s listening on %s://%s (store: %s)\n", version, m.scheme, m.Addr(), m.Store.Dialect())
 	if m.Cfg.Demo {
 		m.printDemo()
 	}

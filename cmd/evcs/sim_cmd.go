@@ -55,6 +55,7 @@ func newSimCmd() *cobra.Command {
 	f.IntVar(&cfg.Stations, "stations", 1, "number of stations")
 	f.StringVar(&protocol, "protocol", "ocpp2.0.1", "ocpp1.6, ocpp2.0.1 or ocpp2.1")
 	f.StringVar(&cfg.IDPrefix, "id-prefix", "SIM-", "station identities are the prefix plus 0001, 0002, …")
+	f.StringVar(&cfg.ID, "id", "", "the exact identity of one station (with --stations 1), e.g. a station registered as CP-1")
 	f.StringVar(&cfg.Tag, "tag", "SIM-TAG", "idTag / idToken the stations charge with")
 	f.StringVar(&cfg.Password, "password", "", "HTTP Basic password of every station (security profile 1)")
 	f.DurationVar(&cfg.Duration, "duration", 0, "how long to run (0 = until Ctrl-C)")

@@ -22,6 +22,7 @@ type Config struct {
 	Stations  int           // number of stations Run starts (default 1)
 	Protocol  ocppj.Version // the one subprotocol offered (default ocpp2.0.1)
 	IDPrefix  string        // station identities are IDPrefix + 0001, 0002, … (default "SIM-")
+	ID        string        // the exact identity of a single station (Stations must be 1); overrides IDPrefix
 	Password  string        // HTTP Basic "id:password" when set (security profile 1)
 	Tag       string        // idTag / idToken to charge with (default "SIM-TAG")
 	TokenType string        // 2.x idToken type (default "ISO14443")
@@ -74,6 +75,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Stations < 0 {
 		return c, errors.New("sim: stations must be at least 1")
+	}
+	if c.ID != "" && c.Stations > 1 {
+		return c, errors.New("sim: --id names one station; use --id-prefix for several")
 	}
 	if c.Protocol == 0 {
 		c.Protocol = ocppj.V201
@@ -147,5 +151,8 @@ func (c Config) withDefaults() (Config, error) {
 
 // StationID is the identity of the i-th station (0-based) of a run: IDPrefix + 4 digits.
 func (c Config) StationID(i int) string {
+	if c.ID != "" {
+		return c.ID
+	}
 	return fmt.Sprintf("%s%04d", c.IDPrefix, i+1)
 }
