@@ -40,9 +40,9 @@ type Main struct {
 	scheme   string
 	stopDemo context.CancelFunc
 	demoDone chan struct{}
-	srv   *http.Server
-	ln    net.Listener
-	done  chan error
+	srv      *http.Server
+	ln       net.Listener
+	done     chan error
 }
 
 // Start opens the store (applying migrations), wires everything and starts listening.
