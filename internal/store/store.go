@@ -91,6 +91,7 @@ type Tx interface {
 	Ledger() Ledger
 	// Tariffs are stored OCPI tariffs, one row per version (see tariffs.go).
 	Tariffs() Tariffs
+	Invoices() Invoices
 
 	// Balance is the sum of an account's ledger entries, in minor units.
 	Balance(ctx context.Context, accountID string) (int64, error)

@@ -12,7 +12,7 @@ import (
 
 // Reports2_1 are the 2.1-only station notifications kept as events and acknowledged with an
 // empty answer.
-var Reports2_1 = []string{"BatterySwap", "NotifySettlement", "NotifyDERAlarm", "NotifyDERStartStop", "NotifyPriorityCharging",
+var Reports2_1 = []string{"BatterySwap", "NotifyDERAlarm", "NotifyDERStartStop", "NotifyPriorityCharging",
 	"ReportDERControl", "NotifyPeriodicEventStream", "ClosePeriodicEventStream", "NotifyWebPaymentStarted"}
 
 // New builds the 2.1 protocol.
@@ -21,5 +21,6 @@ func New(a *app.App) *csms201.Protocol {
 	for _, action := range Reports2_1 {
 		p.Table.Routes[action] = p.Report(action)
 	}
+	p.Table.Routes["NotifySettlement"] = notifySettlement(p)
 	return p
 }

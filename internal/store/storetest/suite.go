@@ -172,6 +172,7 @@ func Run(t *testing.T, s store.Store) {
 		}
 	})
 	t.Run("billing", func(t *testing.T) { runBilling(t, s) }) // needs acc_1
+	t.Run("invoices", func(t *testing.T) { runInvoices(t, s) })
 }
 
 // runOperation covers sessions, readings, status and counters.
