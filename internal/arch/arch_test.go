@@ -49,9 +49,9 @@ func TestImportRules(t *testing.T) {
 		"internal/errs": nil, "internal/ids": nil,
 		"internal/money": {"internal/errs"}, "internal/energy": {"internal/errs"},
 		"internal/ocpp/ocppj": nil, "internal/ocpp/schema": {"internal/ocpp/ocppj"},
-		"internal/ocpp/v16": {"internal/ocpp/ocppj", "internal/ocpp/schema"},
+		"internal/ocpp/v16":  {"internal/ocpp/ocppj", "internal/ocpp/schema"},
 		"internal/ocpp/v201": {"internal/ocpp/ocppj", "internal/ocpp/schema"},
-		"internal/ocpp/v21": {"internal/ocpp/ocppj", "internal/ocpp/schema"},
+		"internal/ocpp/v21":  {"internal/ocpp/ocppj", "internal/ocpp/schema"},
 	}
 	for pkg, allowed := range leaves {
 		for _, imp := range internal(direct[pkg]) {
