@@ -206,6 +206,19 @@ func TestConsoleCSRFAndRoles(t *testing.T) {
 				t.Errorf("viewer GET %s: %d", p, code)
 			}
 		}
+		// Tariffs: the JSON view and a price preview (viewers may preview: it stores nothing).
+		var tar obj
+		s.must(201, "POST", "/api/v1/tariffs", touTariff, &tar)
+		if code, body := viewer.get("/tariffs/" + tar["id"].(string)); code != 200 || !strings.Contains(body, `id="tariff-json"`) {
+			t.Errorf("tariff page: %d", code)
+		}
+		cdr := `{"currency":"EUR","start_date_time":"2026-11-24T16:30:00Z","end_date_time":"2026-11-24T17:30:00Z","charging_periods":[{"start_date_time":"2026-11-24T16:30:00Z","dimensions":[{"type":"ENERGY","volume":10}]}],"total_energy":10,"total_time":1}`
+		if code, body := viewer.post("/tariffs/"+tar["id"].(string)+"/preview", url.Values{"cdr": {cdr}, "time_zone": {"Europe/Amsterdam"}}); code != 200 || !strings.Contains(body, "total_cost") {
+			t.Errorf("price preview: %d %.400s", code, body)
+		}
+		if code, _ := viewer.post("/tariffs/"+tar["id"].(string)+"/preview", url.Values{"cdr": {"{}"}}); code != 422 {
+			t.Errorf("price preview of a bad CDR: %d, want 422", code)
+		}
 		// A command to a station that is not connected is refused and said so on the page.
 		if code, body := op.post("/stations/ROLE-1/commands", url.Values{"kind": {"reset"}, "reset_type": {"soft"}}); code != 200 || !strings.Contains(body, "not connected") {
 			t.Errorf("command to an offline station: %d, no message", code)
