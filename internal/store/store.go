@@ -92,6 +92,8 @@ type Tx interface {
 	// Tariffs are stored OCPI tariffs, one row per version (see tariffs.go).
 	Tariffs() Tariffs
 	Invoices() Invoices
+	// Swaps are battery swap orders and battery history (see swap.go).
+	Swaps() Swaps
 
 	// Balance is the sum of an account's ledger entries, in minor units.
 	Balance(ctx context.Context, accountID string) (int64, error)
