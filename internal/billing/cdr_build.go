@@ -112,16 +112,31 @@ func normalise(u Usage) []UsagePoint {
 	sorted := append([]UsagePoint(nil), u.Points...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].At.Before(sorted[j].At) })
 	for _, p := range sorted {
-		if !p.At.After(u.Start) || !p.At.Before(u.End) {
-			if !p.At.Before(u.End) && p.Wh > last {
-				last = p.Wh // a reading at the very end still counts
+		if !p.At.Before(u.End) {
+			if p.Wh > last {
+				last = p.Wh // a reading at or after the end still counts, at the end
 			}
 			continue
+		}
+		if !p.At.After(u.Start) {
+			// Energy read at (or before) the start was delivered in the session's first moment;
+			// the start itself stays at 0 Wh.
+			p.At = u.Start.Add(time.Millisecond)
+			if !p.At.Before(u.End) {
+				if p.Wh > last {
+					last = p.Wh
+				}
+				continue
+			}
 		}
 		if p.Wh < last {
 			p.Wh = last
 		}
 		last = p.Wh
+		if prev := &pts[len(pts)-1]; prev.At.Equal(p.At) {
+			prev.Wh = p.Wh // readings at one instant: the latest register wins, no energy in zero time is lost
+			continue
+		}
 		pts = append(pts, p)
 	}
 	return append(pts, UsagePoint{At: u.End, Wh: last})
