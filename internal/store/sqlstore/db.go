@@ -42,10 +42,26 @@ type DB struct {
 	w, r    *sql.DB // writer and reader pools (the same pool on PostgreSQL)
 	d       Dialect
 	rebinds sync.Map
+	// Prepared statements of the writer and reader pools (SQLite only; nil otherwise).
+	wStmts, rStmts *stmtCache
 }
 
 // New wraps open pools. w serves InTx, r serves View.
-func New(w, r *sql.DB, d Dialect) *DB { return &DB{w: w, r: r, d: d} }
+func New(w, r *sql.DB, d Dialect) *DB {
+	db := &DB{w: w, r: r, d: d}
+	if d.Name == "sqlite" {
+		db.wStmts = newStmtCache(w, maxStmts)
+		db.rStmts = db.wStmts
+		if r != w {
+			db.rStmts = newStmtCache(r, maxStmts)
+		}
+	}
+	return db
+}
+
+// maxStmts bounds the prepared statements kept per pool: the hot path has a few dozen; queries
+// built from many filter combinations beyond the bound just run unprepared.
+const maxStmts = 512
 
 // Migrate applies every pending migration.
 func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
@@ -70,9 +86,19 @@ func (db *DB) Ping(ctx context.Context) error { return db.w.PingContext(ctx) }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	for _, c := range []*stmtCache{db.wStmts, db.rStmts} {
+		if c != nil {
+			c.close()
+		}
+	}
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
+	}
+	for _, c := range []*stmtCache{db.wStmts, db.rStmts} {
+		if c != nil {
+			c.wait()
+		}
 	}
 	return err
 }
@@ -119,7 +145,18 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(stor
 			err = errs.Wrap("commit", cerr)
 		}
 	}()
-	return fn(&tx{db: db, q: sqlTx})
+	var q querier = sqlTx
+	if c := db.stmtsOf(pool); c != nil {
+		q = cachedTx{tx: sqlTx, c: c}
+	}
+	return fn(&tx{db: db, q: q})
+}
+
+func (db *DB) stmtsOf(pool *sql.DB) *stmtCache {
+	if pool == db.w {
+		return db.wStmts
+	}
+	return db.rStmts
 }
 
 // rebind turns '?' placeholders into $n for engines that number them. Results are cached.
