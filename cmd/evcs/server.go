@@ -165,6 +165,11 @@ func (m *Main) Shutdown(ctx context.Context) error {
 		m.stopDemo()
 		<-m.demoDone
 	}
+	// Background work and long-lived streams (the console's SSE) end first: http.Server's
+	// Shutdown waits for every open request, and a stream never finishes by itself.
+	for _, f := range shutdowns {
+		f(m)
+	}
 	if m.srv != nil {
 		err = m.srv.Shutdown(ctx)
 	}
@@ -174,16 +179,14 @@ func (m *Main) Shutdown(ctx context.Context) error {
 	if m.App != nil {
 		m.App.Close()
 	}
-	for _, f := range shutdowns {
-		f(m)
-	}
 	if m.Store != nil {
 		err = errors.Join(err, m.Store.Close())
 	}
 	return err
 }
 
-// shutdowns lets other files of this package stop what they started.
+// shutdowns lets other files of this package stop what they started; they run before the
+// HTTP server drains.
 var shutdowns []func(*Main)
 
 // Run starts and serves until ctx ends (SIGINT/SIGTERM), then shuts down gracefully.

@@ -59,8 +59,11 @@ func New(s store.Store, clock Clock, log *slog.Logger) *App {
 	if s.Dialect() == "postgres" {
 		workers = 4
 	}
-	return &App{Store: s, Clock: clock, Log: log, Batch: NewBatcher(s, workers, 256),
+	a := &App{Store: s, Clock: clock, Log: log, Batch: NewBatcher(s, workers, 256),
 		Settings: Settings{HeartbeatInterval: 300 * time.Second, MinBalance: "0", HoldAmount: "20"}, Bus: NewBus()}
+	// A terminal payment that arrived before its session ended is reconciled when it ends.
+	a.SessionEnded = append(a.SessionEnded, a.SettlementsOnSessionEnd)
+	return a
 }
 
 // Close stops background work.

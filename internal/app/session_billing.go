@@ -68,8 +68,8 @@ func (a *App) startBilling(ctx context.Context, tx store.Tx, s *charging.Session
 		s.TariffID, s.TariffVersion, s.Currency = rec.ID, rec.Version, rec.Currency
 		break
 	}
-	if s.AccountID == "" || s.AuthStatus != account.AuthAccepted {
-		return nil
+	if s.AccountID == "" || s.AuthStatus != account.AuthAccepted || IsTerminalAccount(s.AccountID) {
+		return nil // nothing to hold: no prepaid account, or paid at the payment terminal
 	}
 	acc, err := tx.Accounts().Get(ctx, s.AccountID)
 	if err != nil {
@@ -185,6 +185,7 @@ func (a *App) ocpiCDR(body []byte, rec *billing.CDRRecord, s *charging.Session) 
 	m["country_code"], m["party_id"], m["id"] = DefaultCountryCode, DefaultPartyID, rec.ID
 	m["session_id"] = s.ID
 	m["auth_method"] = "WHITELIST"
+	m["payment_method"] = PaymentMethod(s.AccountID) // EVCS extension: prepaid account or payment terminal
 	m["cdr_token"] = map[string]any{"uid": s.IdToken, "type": "RFID", "contract_id": s.AccountID, "country_code": DefaultCountryCode, "party_id": DefaultPartyID}
 	m["last_updated"] = rec.CreatedAt.Format(time.RFC3339)
 	if _, ok := m["currency"]; !ok {

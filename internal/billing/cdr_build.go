@@ -119,6 +119,9 @@ func normalise(u Usage) []UsagePoint {
 			continue
 		}
 		if !p.At.After(u.Start) {
+			if p.Wh <= 0 {
+				continue // the start register: the start point already says 0 Wh
+			}
 			// Energy read at (or before) the start was delivered in the session's first moment;
 			// the start itself stays at 0 Wh.
 			p.At = u.Start.Add(time.Millisecond)

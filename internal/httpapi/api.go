@@ -44,6 +44,7 @@ func Mount(r chi.Router, a *app.App, version string) huma.API {
 	registerTariffs(api, a)
 	registerLedger(api, a)
 	registerReceipts(api, a)
+	registerInvoices(api, a)
 	return api
 }
 

@@ -35,6 +35,7 @@ type ReceiptOut struct {
 	TariffID   string             `json:"tariff_id,omitempty"`
 	TariffVer  int                `json:"tariff_version,omitempty"`
 	CDRID      string             `json:"cdr_id"`
+	PaidBy     string             `json:"payment_method" doc:"prepaid account, or payment terminal"`
 	Lines      []ReceiptLineOut   `json:"lines"`
 	TotalExcl  Money              `json:"total_excl_vat"`
 	Total      Money              `json:"total" doc:"what was charged"`
@@ -57,7 +58,7 @@ func registerReceipts(api huma.API, a *app.App) {
 			}
 			out := ReceiptOut{SessionID: r.Session.ID, StationID: r.Session.StationID, IdToken: r.Session.IdToken, AccountID: r.Session.AccountID,
 				StartedAt: r.Session.StartedAt, StoppedAt: r.Session.StoppedAt, EnergyWh: r.Session.EnergyWh, ExportedWh: r.Session.ExportedWh,
-				TariffID: r.Session.TariffID, TariffVer: r.Session.TariffVersion, CDRID: r.CDR.ID, TotalExcl: MoneyOf(r.TotalEx), Total: MoneyOf(r.Total),
+				TariffID: r.Session.TariffID, TariffVer: r.Session.TariffVersion, CDRID: r.CDR.ID, PaidBy: app.PaymentMethod(r.Session.AccountID), TotalExcl: MoneyOf(r.TotalEx), Total: MoneyOf(r.Total),
 				Postings: r.Postings, IssuedAt: r.IssuedAt, Lines: []ReceiptLineOut{}}
 			if out.Postings == nil {
 				out.Postings = []account.LedgerTx{}
