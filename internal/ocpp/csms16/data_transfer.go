@@ -21,7 +21,12 @@ func init() {
 			if r.VendorID != VendorID {
 				return &v16.DataTransferResponse{Status: "UnknownVendorId"}, nil
 			}
-			return &v16.DataTransferResponse{Status: "Accepted"}, nil
+			// Battery swapping for stations without OCPP 2.1 (message ids: app.SwapVendorID).
+			st, reason, err := p.app.SwapDataTransfer(ctx, c.StationID, r.MessageID, raw(r.Data))
+			if err != nil {
+				return nil, err
+			}
+			return &v16.DataTransferResponse{Status: v16.DataTransferResponseStatus(st), Data: reason}, nil
 		})
 	}
 }

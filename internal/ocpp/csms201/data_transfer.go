@@ -20,7 +20,16 @@ func init() {
 			if r.VendorID != VendorID {
 				return &v201.DataTransferResponse{Status: "UnknownVendorId"}, nil
 			}
-			return &v201.DataTransferResponse{Status: "Accepted"}, nil
+			// Battery swapping for stations without OCPP 2.1 (message ids: app.SwapVendorID).
+			st, reason, err := p.App.SwapDataTransfer(ctx, c.StationID, r.MessageID, r.Data)
+			if err != nil {
+				return nil, err
+			}
+			res := &v201.DataTransferResponse{Status: v201.DataTransferStatusEnumType(st)}
+			if reason != "" {
+				res.StatusInfo = &v201.StatusInfoType{ReasonCode: "Rejected", AdditionalInfo: reason[:min(len(reason), 500)]}
+			}
+			return res, nil
 		})
 	}
 }

@@ -12,7 +12,7 @@ import (
 
 // Reports2_1 are the 2.1-only station notifications kept as events and acknowledged with an
 // empty answer.
-var Reports2_1 = []string{"BatterySwap", "NotifyDERAlarm", "NotifyDERStartStop", "NotifyPriorityCharging",
+var Reports2_1 = []string{"NotifyDERAlarm", "NotifyDERStartStop", "NotifyPriorityCharging",
 	"ReportDERControl", "NotifyPeriodicEventStream", "ClosePeriodicEventStream", "NotifyWebPaymentStarted"}
 
 // New builds the 2.1 protocol.
@@ -22,5 +22,6 @@ func New(a *app.App) *csms201.Protocol {
 		p.Table.Routes[action] = p.Report(action)
 	}
 	p.Table.Routes["NotifySettlement"] = notifySettlement(p)
+	p.Table.Routes["BatterySwap"] = batterySwap(p)
 	return p
 }
