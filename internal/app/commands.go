@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/evcs/evcs/internal/account"
 	"github.com/evcs/evcs/internal/charging"
@@ -14,7 +15,7 @@ import (
 // CommandRequest is an operator's command, version-neutral. The OCPP edge turns it into its
 // version's action: remote_start → RemoteStartTransaction (1.6) / RequestStartTransaction (2.x).
 type CommandRequest struct {
-	Kind          string          `json:"kind" enum:"remote_start,remote_stop,reset,unlock,availability,trigger,clear_cache,get_configuration,change_configuration,get_variables,set_variables,data_transfer,reserve_now,cancel_reservation,get_diagnostics,update_firmware,send_local_list,get_local_list_version,raw" doc:"what to do"`
+	Kind          string          `json:"kind" enum:"remote_start,remote_stop,reset,unlock,availability,trigger,clear_cache,get_configuration,change_configuration,get_variables,set_variables,data_transfer,reserve_now,cancel_reservation,get_diagnostics,update_firmware,send_local_list,get_local_list_version,raw,charging_profile,clear_charging_profile" doc:"what to do"`
 	EVSENo        int             `json:"evse_no,omitempty" minimum:"0"`
 	ConnectorNo   int             `json:"connector_no,omitempty" minimum:"0"`
 	IdToken       string          `json:"id_token,omitempty" maxLength:"36"`
@@ -26,6 +27,27 @@ type CommandRequest struct {
 	Value         string          `json:"value,omitempty"`
 	Action        string          `json:"action,omitempty" doc:"raw: the OCPP action to send as is"`
 	Payload       json.RawMessage `json:"payload,omitempty" doc:"raw: the payload, checked against the station's OCPP version schema"`
+
+	// charging_profile / clear_charging_profile (SetChargingProfile / ClearChargingProfile): a
+	// one-period schedule capping the EVSE (evse_no, 0 = the station) at Limit from ValidFrom.
+	Limit        *float64   `json:"limit,omitempty" minimum:"0" doc:"charging_profile: the cap, in rate_unit"`
+	RateUnit     string     `json:"rate_unit,omitempty" enum:"W,A" doc:"charging_profile: W (default) or A per phase"`
+	Purpose      string     `json:"purpose,omitempty" enum:"TxProfile,TxDefaultProfile,ChargingStationMaxProfile" doc:"charging_profile: 1.6 ChargePointMaxProfile is ChargingStationMaxProfile; TxProfile needs transaction_id"`
+	ProfileID    int        `json:"profile_id,omitempty" minimum:"0" doc:"charging profile id; 0 = derived from purpose and evse_no, so a new profile replaces the last one"`
+	StackLevel   *int       `json:"stack_level,omitempty" minimum:"0"`
+	NumberPhases int        `json:"number_phases,omitempty" minimum:"0" maximum:"3"`
+	ValidFrom    *time.Time `json:"valid_from,omitempty" doc:"charging_profile: start of an absolute schedule (default: relative to the transaction)"`
+	ValidTo      *time.Time `json:"valid_to,omitempty"`
+}
+
+// ProfileIDFor is the charging profile id EVCS uses for a purpose on an EVSE when none is given:
+// one id per (purpose, EVSE), so that a new limit replaces the previous one on the station.
+func ProfileIDFor(purpose string, evse int) int {
+	base := map[string]int{"TxDefaultProfile": 1_000_000, "TxProfile": 2_000_000, "ChargingStationMaxProfile": 3_000_000}[purpose]
+	if base == 0 {
+		base = 4_000_000
+	}
+	return base + evse
 }
 
 // StationCommander reaches connected stations; the OCPP server implements it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/evcs/evcs/internal/app"
 	"github.com/evcs/evcs/internal/errs"
@@ -78,6 +79,16 @@ func translate(r app.CommandRequest) (string, []byte, error) {
 		return "GetConfiguration", raw(req), nil
 	case "change_configuration", "set_variables":
 		return "ChangeConfiguration", raw(v16.ChangeConfigurationRequest{Key: r.Key, Value: r.Value}), nil
+	case "charging_profile":
+		return chargingProfile(r)
+	case "clear_charging_profile":
+		req := v16.ClearChargingProfileRequest{ConnectorID: evse(), StackLevel: r.StackLevel,
+			ChargingProfilePurpose: v16.ClearChargingProfileRequestChargingProfilePurpose(purpose16(r.Purpose))}
+		if r.ProfileID != 0 {
+			id := r.ProfileID
+			req.ID = &id
+		}
+		return "ClearChargingProfile", raw(req), nil
 	case "raw":
 		if r.Action == "" {
 			return "", nil, errs.Field("action", "is required")
@@ -95,4 +106,67 @@ func payloadOrEmpty(p json.RawMessage) []byte {
 		return []byte("{}")
 	}
 	return p
+}
+
+// purpose16 names a neutral profile purpose in 1.6.
+func purpose16(p string) string {
+	if p == "ChargingStationMaxProfile" {
+		return "ChargePointMaxProfile"
+	}
+	return p
+}
+
+// chargingProfile is SetChargingProfile with one period from the start of the schedule: relative
+// to the transaction, or absolute from ValidFrom.
+func chargingProfile(r app.CommandRequest) (string, []byte, error) {
+	const action = "SetChargingProfile"
+	if r.Limit == nil {
+		return action, nil, errs.Field("limit", "is required")
+	}
+	purpose := r.Purpose
+	if purpose == "" {
+		purpose = "TxDefaultProfile"
+	}
+	unit := r.RateUnit
+	if unit == "" {
+		unit = "W"
+	}
+	cp := v16.ChargingProfile{ChargingProfileID: r.ProfileID, ChargingProfilePurpose: v16.ChargingProfileChargingProfilePurpose(purpose16(purpose)),
+		ChargingProfileKind: v16.ChargingProfileKindRelative,
+		ChargingSchedule: v16.ChargingSchedule{ChargingRateUnit: v16.ChargingScheduleChargingRateUnit(unit),
+			ChargingSchedulePeriod: []v16.ChargingSchedulePeriod{{StartPeriod: 0, Limit: *r.Limit}}}}
+	if cp.ChargingProfileID == 0 {
+		cp.ChargingProfileID = app.ProfileIDFor(purpose, r.EVSENo)
+	}
+	if r.StackLevel != nil {
+		cp.StackLevel = *r.StackLevel
+	}
+	if r.NumberPhases != 0 {
+		n := r.NumberPhases
+		cp.ChargingSchedule.ChargingSchedulePeriod[0].NumberPhases = &n
+	}
+	if r.ValidFrom != nil {
+		cp.ChargingProfileKind = v16.ChargingProfileKindAbsolute
+		cp.ChargingSchedule.StartSchedule = r.ValidFrom.UTC().Format(time.RFC3339)
+		cp.ValidFrom = cp.ChargingSchedule.StartSchedule
+	}
+	if r.ValidTo != nil {
+		cp.ValidTo = r.ValidTo.UTC().Format(time.RFC3339)
+	}
+	switch purpose {
+	case "TxProfile":
+		n, err := strconv.Atoi(r.TransactionID)
+		if err != nil {
+			return action, nil, errs.Field("transaction_id", "a TxProfile needs the transaction (1.6: an integer)")
+		}
+		if r.EVSENo == 0 {
+			return action, nil, errs.Field("evse_no", "a TxProfile is set on the transaction's connector")
+		}
+		cp.TransactionID = &n
+	case "ChargingStationMaxProfile":
+		if r.EVSENo != 0 {
+			return action, nil, errs.Field("evse_no", "a ChargePointMaxProfile is set on connector 0")
+		}
+	}
+	return action, raw(v16.SetChargingProfileRequest{ConnectorID: r.EVSENo, CsChargingProfiles: cp}), nil
 }

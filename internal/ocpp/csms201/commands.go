@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync/atomic"
+	"time"
 
 	"github.com/evcs/evcs/internal/app"
 	"github.com/evcs/evcs/internal/errs"
@@ -101,6 +102,22 @@ func translate(r app.CommandRequest) (string, []byte, error) {
 			return "SetVariables", nil, errs.Field("key", "2.x needs component.variable, e.g. OCPPCommCtrlr.HeartbeatInterval")
 		}
 		return "SetVariables", Raw(v201.SetVariablesRequest{SetVariableData: []v201.SetVariableDataType{{AttributeValue: r.Value, Component: v201.ComponentType{Name: comp}, Variable: v201.VariableType{Name: v}}}}), nil
+	case "charging_profile":
+		return chargingProfile(r)
+	case "clear_charging_profile":
+		req := v201.ClearChargingProfileRequest{}
+		if r.ProfileID != 0 {
+			id := r.ProfileID
+			req.ChargingProfileID = &id
+		} else {
+			c := &v201.ClearChargingProfileType{ChargingProfilePurpose: v201.ChargingProfilePurposeEnumType(r.Purpose), StackLevel: r.StackLevel}
+			if r.EVSENo != 0 {
+				n := r.EVSENo
+				c.EvseID = &n
+			}
+			req.ChargingProfileCriteria = c
+		}
+		return "ClearChargingProfile", Raw(req), nil
 	case "raw":
 		if r.Action == "" {
 			return "", nil, errs.Field("action", "is required")
@@ -118,4 +135,57 @@ func payloadOrEmpty(p json.RawMessage) []byte {
 		return []byte("{}")
 	}
 	return p
+}
+
+// chargingProfile is SetChargingProfile with one schedule of one period: relative to the
+// transaction, or absolute from ValidFrom.
+func chargingProfile(r app.CommandRequest) (string, []byte, error) {
+	const action = "SetChargingProfile"
+	if r.Limit == nil {
+		return action, nil, errs.Field("limit", "is required")
+	}
+	purpose := r.Purpose
+	if purpose == "" {
+		purpose = "TxDefaultProfile"
+	}
+	unit := r.RateUnit
+	if unit == "" {
+		unit = "W"
+	}
+	sched := v201.ChargingScheduleType{ID: 1, ChargingRateUnit: v201.ChargingRateUnitEnumType(unit),
+		ChargingSchedulePeriod: []v201.ChargingSchedulePeriodType{{StartPeriod: 0, Limit: *r.Limit}}}
+	if r.NumberPhases != 0 {
+		n := r.NumberPhases
+		sched.ChargingSchedulePeriod[0].NumberPhases = &n
+	}
+	cp := v201.ChargingProfileType{ID: r.ProfileID, ChargingProfilePurpose: v201.ChargingProfilePurposeEnumType(purpose),
+		ChargingProfileKind: v201.ChargingProfileKindRelative}
+	if cp.ID == 0 {
+		cp.ID = app.ProfileIDFor(purpose, r.EVSENo)
+	}
+	sched.ID = cp.ID
+	if r.StackLevel != nil {
+		cp.StackLevel = *r.StackLevel
+	}
+	if r.ValidFrom != nil {
+		cp.ChargingProfileKind = v201.ChargingProfileKindAbsolute
+		sched.StartSchedule = r.ValidFrom.UTC().Format(time.RFC3339)
+		cp.ValidFrom = sched.StartSchedule
+	}
+	if r.ValidTo != nil {
+		cp.ValidTo = r.ValidTo.UTC().Format(time.RFC3339)
+	}
+	cp.ChargingSchedule = []v201.ChargingScheduleType{sched}
+	switch purpose {
+	case "TxProfile":
+		if r.TransactionID == "" || r.EVSENo == 0 {
+			return action, nil, errs.Field("transaction_id", "a TxProfile needs the transaction and its evse_no")
+		}
+		cp.TransactionID = r.TransactionID
+	case "ChargingStationMaxProfile":
+		if r.EVSENo != 0 {
+			return action, nil, errs.Field("evse_no", "a ChargingStationMaxProfile is set on EVSE 0")
+		}
+	}
+	return action, Raw(v201.SetChargingProfileRequest{EvseID: r.EVSENo, ChargingProfile: cp}), nil
 }
