@@ -806,7 +806,7 @@ func (a *App) RecordBatteryStatus(ctx context.Context, stationID string, bs []Sw
 // stations on OCPP 1.6 and 2.0.1 (see SwapVendorID for the message ids). data is the message's
 // data: a JSON string holding the JSON document (1.6), or the document itself (2.0.1). It
 // returns the DataTransfer status: Accepted; Rejected with the reason when EVCS refuses the
-// swap (nothing is recorded then); UnknownMessageId for other message ids.
+// swap (nothing is recorded then); Accepted for other message ids (kept as station events only).
 func (a *App) SwapDataTransfer(ctx context.Context, stationID, messageID string, data []byte) (status, reason string, err error) {
 	if len(data) > 0 && data[0] == '"' {
 		var s string
@@ -841,7 +841,7 @@ func (a *App) SwapDataTransfer(ctx context.Context, stationID, messageID string,
 		}
 		return refusal(a.RecordBatteryStatus(ctx, stationID, m.BatteryData))
 	}
-	return "UnknownMessageId", "", nil
+	return "Accepted", "", nil // other org.evcs messages are kept as station events, as before
 }
 
 // refusal turns a use case's refusal into a Rejected DataTransfer; other errors stay errors.
