@@ -116,13 +116,12 @@ func (a *App) ledgerTx(ctx context.Context, fn func(store.Tx) error) error {
 	return err
 }
 
-// lockAccount serialises postings to one account until tx ends. Bumping a counter row named after
-// the account takes a row lock on PostgreSQL (SQLite has a single writer anyway); a balance read
-// after it sees every posting committed before, and no posting that depends on the balance can
-// commit in between.
+// lockAccount serialises postings to one account until tx ends. Taking the account's running
+// balance row locks it on PostgreSQL (SQLite has a single writer anyway); a balance read after it
+// sees every posting committed before, and no posting that depends on the balance can commit in
+// between.
 func lockAccount(ctx context.Context, tx store.Tx, accountID string) error {
-	_, err := tx.Next(ctx, "ledger:"+accountID)
-	return err
+	return tx.Ledger().Lock(ctx, accountID)
 }
 
 // clientKey checks a client's idempotency key and scopes it to an operation and an account.

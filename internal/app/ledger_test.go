@@ -11,6 +11,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -510,8 +511,20 @@ func TestCheckLedgerFindsDamage(t *testing.T) {
 			t.Fatalf("check = %v, want a conflict", err)
 		}
 		var lp *app.LedgerProblems
-		if !errors.As(err, &lp) || len(lp.Problems) != 2 { // the transaction and the EUR total
+		if !errors.As(err, &lp) || len(lp.Problems) != 3 { // the transaction, the EUR total, and the account's running balance
 			t.Fatalf("problems = %v", err)
+		}
+		// A running balance changed past the postings is reported on its own.
+		if _, err := db.SQL().Exec("DELETE FROM ledger_entries WHERE id = 'len_bad'"); err != nil {
+			t.Fatal(err)
+		}
+		f.mustCheck()
+		if _, err := db.SQL().Exec("UPDATE account_balances SET balance = balance + 7 WHERE account_id = '" + acc + "'"); err != nil {
+			t.Fatal(err)
+		}
+		err = f.a.CheckLedger(bg)
+		if !errors.As(err, &lp) || len(lp.Problems) != 1 || !strings.Contains(lp.Problems[0], acc) {
+			t.Fatalf("tampered balance: %v", err)
 		}
 		if err := f.a.CheckLedger(operator); !errs.Is(err, errs.Forbidden) {
 			t.Errorf("operator check = %v", err)

@@ -42,7 +42,7 @@ func (a *App) StartSession(ctx context.Context, in StartInput) (*charging.Sessio
 		} else if !errs.Is(err, errs.NotFound) {
 			return err
 		}
-		no, err := tx.Next(ctx, "ocpp16_transaction")
+		no, err := tx.NextTransactionNo(ctx)
 		if err != nil {
 			return err
 		}

@@ -147,6 +147,9 @@ func (s *Station) flush(ctx context.Context, target *txMsg) error {
 		var ce *ocppj.CallError
 		if err != nil && !errors.As(err, &ce) {
 			// Lost connection, timeout or our ctx: keep it at the head, same id next time.
+			if ctx.Err() == nil {
+				s.lost(c) // offline now, not when the read loop notices: WaitOnline must wait for the next boot
+			}
 			return err
 		}
 		s.q.pop(m)

@@ -262,6 +262,17 @@ func (s *Station) detach(c *conn) {
 	}
 }
 
+// lost takes the station offline after a failed send on c and drops c, so that the supervisor
+// reconnects, boots and replays the queue.
+func (s *Station) lost(c *conn) {
+	s.mu.Lock()
+	if s.conn == c {
+		s.setOfflineLocked()
+	}
+	s.mu.Unlock()
+	go c.close(websocket.StatusGoingAway, "send failed")
+}
+
 func (s *Station) setOfflineLocked() {
 	if s.booted {
 		s.booted = false

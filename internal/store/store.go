@@ -84,8 +84,12 @@ type Tx interface {
 	AddStatus(ctx context.Context, c charging.StatusChange) error
 	// LiveStatus returns the latest status per connector of a station ("" for all).
 	LiveStatus(ctx context.Context, stationID string) ([]charging.StatusChange, error)
-	// Next increments a named counter and returns its new value (first: 1).
+	// Next increments a named counter and returns its new value (first: 1). Gapless: the
+	// counter row is locked until the transaction ends (invoice numbers rely on it).
 	Next(ctx context.Context, counter string) (int64, error)
+	// NextTransactionNo returns a new OCPP 1.6 transaction id: unique, possibly with gaps, and
+	// never a lock that other transactions wait on (a PostgreSQL sequence).
+	NextTransactionNo(ctx context.Context) (int64, error)
 
 	// Ledger is the prepaid ledger (see ledger.go).
 	Ledger() Ledger

@@ -35,6 +35,8 @@ type Dialect struct {
 	IsForeignKey func(error) bool
 	// IsRetryable reports whether a transaction failed for contention and may be retried.
 	IsRetryable func(error) bool
+	// TxNoSQL draws an OCPP 1.6 transaction id without locking ("" = use the counters table).
+	TxNoSQL string
 }
 
 // DB is a store.Store on database/sql.
@@ -65,7 +67,9 @@ const maxStmts = 512
 
 // Migrate applies every pending migration.
 func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
-	p, err := goose.NewProvider(d.Goose, db, mustSub(migrations, "migrations"))
+	// Migrations are written on parallel branches: a database that has a newer one must still
+	// take an older one that lands later.
+	p, err := goose.NewProvider(d.Goose, db, mustSub(migrations, "migrations"), goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}

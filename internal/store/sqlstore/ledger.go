@@ -59,7 +59,53 @@ func (l ledger) Post(ctx context.Context, lt *account.LedgerTx) (*account.Ledger
 	if _, err := l.t.q.ExecContext(ctx, db.rebind(b.String()), args...); err != nil {
 		return nil, false, db.mapErr("post ledger entries", err)
 	}
+	if err := l.addBalances(ctx, lt.Entries); err != nil {
+		return nil, false, err
+	}
 	return lt, true, nil
+}
+
+// SystemPrefix marks system accounts (cash, holds, revenue, …). They take part in nearly every
+// posting, so a running-balance row for them would be a lock that every transaction waits on;
+// their balance is summed from the entries when asked (only the ledger check asks).
+const SystemPrefix = "sys_"
+
+// addBalances adds the entries to their accounts' running balances, one row per account.
+func (l ledger) addBalances(ctx context.Context, es []account.LedgerEntry) error {
+	sums := map[string]int64{}
+	var order []string
+	for _, e := range es {
+		if strings.HasPrefix(e.AccountID, SystemPrefix) {
+			continue
+		}
+		if _, ok := sums[e.AccountID]; !ok {
+			order = append(order, e.AccountID)
+		}
+		sums[e.AccountID] += e.Amount
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO account_balances (account_id, balance) VALUES ")
+	args := make([]any, 0, 2*len(order))
+	for i, id := range order {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?)")
+		args = append(args, id, sums[id])
+	}
+	b.WriteString(" ON CONFLICT (account_id) DO UPDATE SET balance = account_balances.balance + excluded.balance")
+	_, err := l.t.q.ExecContext(ctx, l.t.db.rebind(b.String()), args...)
+	return l.t.db.mapErr("update balances", err)
+}
+
+// Lock takes the account's balance row: on PostgreSQL a row lock held until the transaction
+// ends, so a balance read and the posting that depends on it cannot be overtaken.
+func (l ledger) Lock(ctx context.Context, accountID string) error {
+	_, err := l.t.q.ExecContext(ctx, l.t.db.rebind("INSERT INTO account_balances (account_id, balance) VALUES (?, 0) ON CONFLICT (account_id) DO UPDATE SET balance = account_balances.balance"), accountID)
+	return l.t.db.mapErr("lock account", err)
 }
 
 func (l ledger) ByKey(ctx context.Context, key string) (*account.LedgerTx, error) {

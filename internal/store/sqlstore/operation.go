@@ -116,6 +116,17 @@ func (t *tx) LiveStatus(ctx context.Context, stationID string) ([]charging.Statu
 }
 
 // Next increments and returns a named counter (starting at 1).
+// NextTransactionNo draws from a sequence where the engine has one (PostgreSQL: concurrent
+// transactions never wait on it); SQLite has one writer, so its counter row is no contention.
+func (t *tx) NextTransactionNo(ctx context.Context) (int64, error) {
+	if t.db.d.TxNoSQL == "" {
+		return t.Next(ctx, "ocpp16_transaction")
+	}
+	var v int64
+	err := t.q.QueryRowContext(ctx, t.db.d.TxNoSQL).Scan(&v)
+	return v, t.db.mapErr("transaction number", err)
+}
+
 func (t *tx) Next(ctx context.Context, name string) (int64, error) {
 	var v int64
 	err := t.q.QueryRowContext(ctx, t.db.rebind("INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"), name).Scan(&v)

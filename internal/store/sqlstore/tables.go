@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"strings"
 
 	"github.com/evcs/evcs/internal/account"
 	"github.com/evcs/evcs/internal/asset"
@@ -100,8 +102,17 @@ func (t *tx) Vehicles() store.Repo[account.Vehicle]   { return bind(t, vehicles)
 func (t *tx) APITokens() store.Repo[account.APIToken] { return bind(t, apiTokens) }
 func (t *tx) Audit() store.Repo[audit.Event]          { return bind(t, auditEvents) }
 
+// Balance reads the account's running balance (kept by every posting; see ledger.go), or for a
+// system account the sum of its entries.
 func (t *tx) Balance(ctx context.Context, accountID string) (int64, error) {
-	var sum int64
-	err := t.q.QueryRowContext(ctx, t.db.rebind("SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE account_id = ?"), accountID).Scan(&sum)
-	return sum, t.db.mapErr("balance", err)
+	var bal int64
+	q := "SELECT balance FROM account_balances WHERE account_id = ?"
+	if strings.HasPrefix(accountID, SystemPrefix) {
+		q = "SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE account_id = ?"
+	}
+	err := t.q.QueryRowContext(ctx, t.db.rebind(q), accountID).Scan(&bal)
+	if err == sql.ErrNoRows {
+		return 0, nil // no posting yet
+	}
+	return bal, t.db.mapErr("balance", err)
 }

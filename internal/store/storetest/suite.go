@@ -219,6 +219,17 @@ func runOperation(t *testing.T, s store.Store) {
 			t.Fatalf("live = %+v", live)
 		}
 	})
+	t.Run("1.6 transaction numbers are unique", func(t *testing.T) {
+		seen := map[int64]bool{}
+		for i := 0; i < 5; i++ {
+			var n int64
+			mustTx(t, s, func(tx store.Tx) (err error) { n, err = tx.NextTransactionNo(ctx); return })
+			if n <= 0 || seen[n] {
+				t.Fatalf("transaction number %d (seen %v)", n, seen)
+			}
+			seen[n] = true
+		}
+	})
 	t.Run("counters increment", func(t *testing.T) {
 		var a, b int64
 		mustTx(t, s, func(tx store.Tx) (err error) { a, err = tx.Next(ctx, "tx16"); return })
