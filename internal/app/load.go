@@ -1,0 +1,756 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/evcs/evcs/internal/account"
+	"github.com/evcs/evcs/internal/asset"
+	"github.com/evcs/evcs/internal/charging"
+	"github.com/evcs/evcs/internal/energy"
+	"github.com/evcs/evcs/internal/errs"
+	"github.com/evcs/evcs/internal/load"
+	"github.com/evcs/evcs/internal/store"
+)
+
+// LoadOptions tune the load manager. Zero values take the defaults noted.
+type LoadOptions struct {
+	// Debounce coalesces a burst of events (a site where ten sessions start at once) into one
+	// re-allocation (default 200ms).
+	Debounce time.Duration
+	// ThresholdW: a session's TxProfile is pushed again only when its limit moved by more than
+	// this (default 500 W), so meter noise does not flood the stations.
+	ThresholdW int64
+	// Resync re-allocates every site with sessions this often, covering events the bus dropped
+	// (default 1m; negative: never).
+	Resync time.Duration
+	// TopologyTTL is how long a site's tree is reused before being read again (default 30s).
+	TopologyTTL time.Duration
+	// DefaultACW and DefaultDCW are the rating of an EVSE whose connectors give none
+	// (defaults 22 kW and 150 kW).
+	DefaultACW, DefaultDCW int64
+	// Priority sets a session's admission priority and fair-share weight (priority tokens).
+	// Default: 0 and 1; sessions at swap stations get priority 1 (swap readiness first).
+	Priority func(s *charging.Session, st *asset.Station) (priority int, weight int64)
+	// ExtraDemands adds consumers that are not sessions, e.g. batteries charging in swap
+	// cabinets; their Node must be an id of the site's tree (a station id, or "evse:<station>/<n>").
+	ExtraDemands func(ctx context.Context, siteID string) []load.Demand
+	// Timeout bounds one push to a station (default 15s).
+	Timeout time.Duration
+}
+
+func (o LoadOptions) withDefaults() LoadOptions {
+	if o.Debounce <= 0 {
+		o.Debounce = 200 * time.Millisecond
+	}
+	if o.ThresholdW <= 0 {
+		o.ThresholdW = 500
+	}
+	if o.Resync == 0 {
+		o.Resync = time.Minute
+	}
+	if o.TopologyTTL <= 0 {
+		o.TopologyTTL = 30 * time.Second
+	}
+	if o.DefaultACW <= 0 {
+		o.DefaultACW = 22_000
+	}
+	if o.DefaultDCW <= 0 {
+		o.DefaultDCW = 150_000
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 15 * time.Second
+	}
+	return o
+}
+
+// SiteLoad is a site's distribution tree with limits, measured and allocated power, as the API
+// shows it.
+type SiteLoad struct {
+	SiteID     string        `json:"site_id"`
+	ComputedAt time.Time     `json:"computed_at"`
+	LimitW     *int64        `json:"limit_w,omitempty" doc:"the site's grid connection limit"`
+	MeasuredW  int64         `json:"measured_w" doc:"sum of the sessions' last reported power"`
+	AllocatedW int64         `json:"allocated_w"`
+	Nodes      []LoadNode    `json:"nodes" doc:"the tree in preorder: site, distribution nodes, stations, EVSEs"`
+	Sessions   []LoadSession `json:"sessions"`
+}
+
+// LoadNode is one node of a site's tree.
+type LoadNode struct {
+	ID         string `json:"id"`
+	ParentID   string `json:"parent_id,omitempty"`
+	Kind       string `json:"kind" doc:"site, grid, transformer, feeder, station, evse"`
+	Name       string `json:"name,omitempty"`
+	StationID  string `json:"station_id,omitempty"`
+	EVSENo     int    `json:"evse_no,omitempty"`
+	LimitW     *int64 `json:"limit_w,omitempty" doc:"the lowest of kW, kVA (at unity power factor) and 3 × 230 V × A per phase"`
+	FailsafeW  *int64 `json:"failsafe_w,omitempty" doc:"EVSE: the TxDefaultProfile it keeps when EVCS is unreachable"`
+	MeasuredW  int64  `json:"measured_w"`
+	AllocatedW int64  `json:"allocated_w"`
+}
+
+// LoadSession is one session's demand and what it got.
+type LoadSession struct {
+	SessionID  string `json:"session_id"`
+	StationID  string `json:"station_id"`
+	EVSENo     int    `json:"evse_no"`
+	MaxW       int64  `json:"max_w"`
+	MinW       int64  `json:"min_w"`
+	Priority   int    `json:"priority"`
+	Weight     int64  `json:"weight"`
+	Admitted   bool   `json:"admitted" doc:"false: its minimum did not fit; it is held at 0 W"`
+	AllocatedW int64  `json:"allocated_w"`
+	PushedW    *int64 `json:"pushed_w,omitempty" doc:"the limit the station last accepted"`
+	MeasuredW  int64  `json:"measured_w"`
+}
+
+// LoadManager re-allocates each site's power on session start, stop and meter values and on
+// station connect, and pushes the limits to the stations as charging profiles.
+type LoadManager struct {
+	a   *App
+	opt LoadOptions
+
+	runMu  sync.Mutex // one allocation at a time
+	mu     sync.Mutex // guards what follows
+	topo   map[string]*siteTopo
+	snaps  map[string]*SiteLoad
+	pushed map[string]map[string]int64 // site → session id → limit the station accepted (TxProfile)
+	siteOf map[string]string
+
+	kick   chan string // a site to re-allocate now
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+type siteTopo struct {
+	readAt   time.Time
+	site     *asset.Site
+	tree     *load.Tree
+	nodes    []LoadNode // the tree's nodes in preorder, without power
+	stations map[string]*asset.Station
+	evse     map[string]evseInfo // "evse:<station>/<n>" → rating
+	al       *load.Allocator
+}
+
+type evseInfo struct {
+	maxW, minW int64
+	phases     int
+	voltage    int
+}
+
+var loadManagers sync.Map // *App → *LoadManager
+
+// LoadManager returns the running load manager, or nil.
+func (a *App) LoadManager() *LoadManager {
+	if m, ok := loadManagers.Load(a); ok {
+		return m.(*LoadManager)
+	}
+	return nil
+}
+
+// StartLoad starts the load manager (once per App) and returns it.
+func (a *App) StartLoad(opt LoadOptions) *LoadManager {
+	m := &LoadManager{a: a, opt: opt.withDefaults(), topo: map[string]*siteTopo{}, snaps: map[string]*SiteLoad{},
+		pushed: map[string]map[string]int64{}, siteOf: map[string]string{}, kick: make(chan string, 64), done: make(chan struct{})}
+	if old, loaded := loadManagers.LoadOrStore(a, m); loaded {
+		return old.(*LoadManager)
+	}
+	ctx, cancel := context.WithCancel(WithActor(context.Background(), System))
+	m.cancel = cancel
+	events, unsub := a.Bus.Subscribe(4096)
+	go func() {
+		defer close(m.done)
+		defer unsub()
+		m.loop(ctx, events)
+	}()
+	return m
+}
+
+// Stop ends the manager and waits for it.
+func (m *LoadManager) Stop() {
+	m.cancel()
+	<-m.done
+	loadManagers.CompareAndDelete(m.a, m)
+}
+
+// Load-manager events on the bus: "load.allocated" (Data *SiteLoad) after each re-allocation
+// and its pushes, "load.failsafe" (StationID) after a station's default profiles were set.
+const (
+	EventLoadAllocated = "load.allocated"
+	EventLoadFailsafe  = "load.failsafe"
+)
+
+func (m *LoadManager) loop(ctx context.Context, events <-chan Event) {
+	pending := map[string]bool{}
+	booted := map[string]bool{}
+	var timer *time.Timer
+	var fire <-chan time.Time
+	arm := func() {
+		if fire == nil {
+			timer = time.NewTimer(m.opt.Debounce)
+			fire = timer.C
+		}
+	}
+	var tick <-chan time.Time
+	if m.opt.Resync > 0 {
+		t := time.NewTicker(m.opt.Resync)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			if timer != nil {
+				timer.Stop()
+			}
+			return
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			switch ev.Kind {
+			case "session.started", "session.ended", "session.updated", "station.connected":
+			case "station.booted":
+				booted[ev.StationID] = true
+			default:
+				continue
+			}
+			if ev.Kind == "session.updated" && !m.powerMoved(ev) {
+				continue
+			}
+			if site := m.stationSite(ctx, ev.StationID); site != "" {
+				if ev.Kind == "station.connected" || ev.Kind == "station.booted" {
+					m.forget(site)
+				}
+				pending[site] = true
+				arm()
+			}
+		case site := <-m.kick:
+			pending[site] = true
+			arm()
+		case <-tick:
+			for _, s := range m.activeSites(ctx) {
+				pending[s] = true
+			}
+			arm()
+		case <-fire:
+			fire, timer = nil, nil
+			for st := range booted {
+				m.failsafe(ctx, st)
+				delete(booted, st)
+			}
+			sites := make([]string, 0, len(pending))
+			for s := range pending {
+				sites = append(sites, s)
+			}
+			slices.Sort(sites)
+			clear(pending)
+			for _, s := range sites {
+				if _, err := m.run(ctx, s, false); err != nil && ctx.Err() == nil {
+					m.a.Log.Warn("load: re-allocation failed", "site", s, "err", err)
+				}
+			}
+		}
+	}
+}
+
+// powerMoved: a meter value matters when the session's power moved by more than the threshold
+// from what the last allocation saw.
+func (m *LoadManager) powerMoved(ev Event) bool {
+	s, ok := ev.Data.(*charging.Session)
+	if !ok {
+		return true
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	snap := m.snaps[m.siteOf[s.StationID]]
+	if snap == nil {
+		return true
+	}
+	for _, ls := range snap.Sessions {
+		if ls.SessionID == s.ID {
+			d := ls.MeasuredW - s.PowerW
+			return d > m.opt.ThresholdW || -d > m.opt.ThresholdW
+		}
+	}
+	return true
+}
+
+func (m *LoadManager) stationSite(ctx context.Context, stationID string) string {
+	m.mu.Lock()
+	site, ok := m.siteOf[stationID]
+	m.mu.Unlock()
+	if ok {
+		return site
+	}
+	var st *asset.Station
+	_ = m.a.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		st, err = tx.Stations().Get(ctx, stationID)
+		return err
+	})
+	if st == nil {
+		return ""
+	}
+	m.mu.Lock()
+	m.siteOf[stationID] = st.SiteID
+	m.mu.Unlock()
+	return st.SiteID
+}
+
+func (m *LoadManager) forget(site string) {
+	m.mu.Lock()
+	delete(m.topo, site)
+	m.mu.Unlock()
+}
+
+// activeSites are the sites with a snapshot (they had sessions or were asked about).
+func (m *LoadManager) activeSites(context.Context) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for s, snap := range m.snaps {
+		if len(snap.Sessions) > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Site returns the site's last allocation (computing one, without pushing, if there is none).
+func (m *LoadManager) Site(ctx context.Context, siteID string) (*SiteLoad, error) {
+	if err := require(ctx, account.RoleViewer); err != nil {
+		return nil, errs.Wrap("site load", err)
+	}
+	m.mu.Lock()
+	snap := m.snaps[siteID]
+	m.mu.Unlock()
+	if snap != nil {
+		return snap, nil
+	}
+	m.runMu.Lock()
+	defer m.runMu.Unlock()
+	t, err := m.topology(ctx, siteID)
+	if err != nil {
+		return nil, errs.Wrap("site load", err)
+	}
+	snap, _, err = m.allocate(ctx, t)
+	return snap, errs.Wrap("site load", err)
+}
+
+// Rebalance re-reads the site's tree, re-allocates and pushes every session's limit again,
+// whether it changed or not (an operator's "make it so").
+func (m *LoadManager) Rebalance(ctx context.Context, siteID string) (*SiteLoad, error) {
+	if err := require(ctx, account.RoleOperator); err != nil {
+		return nil, errs.Wrap("rebalance", err)
+	}
+	m.forget(siteID)
+	snap, err := m.run(WithActor(ctx, ActorFrom(ctx)), siteID, true)
+	return snap, errs.Wrap("rebalance", err)
+}
+
+// Trigger asks for a re-allocation of a site after the debounce.
+func (m *LoadManager) Trigger(siteID string) {
+	select {
+	case m.kick <- siteID:
+	default:
+	}
+}
+
+// run allocates a site and pushes the changed limits.
+func (m *LoadManager) run(ctx context.Context, siteID string, force bool) (*SiteLoad, error) {
+	m.runMu.Lock()
+	defer m.runMu.Unlock()
+	t, err := m.topology(ctx, siteID)
+	if err != nil {
+		return nil, err
+	}
+	snap, sessions, err := m.allocate(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	m.push(ctx, snap, sessions, force)
+	m.mu.Lock()
+	for i := range snap.Sessions {
+		if w, ok := m.pushed[siteID][snap.Sessions[i].SessionID]; ok {
+			snap.Sessions[i].PushedW = &w
+		}
+	}
+	m.snaps[siteID] = snap
+	m.mu.Unlock()
+	m.a.Bus.Publish(Event{Kind: EventLoadAllocated, Data: snap})
+	return snap, nil
+}
+
+// topology reads (or reuses) a site's tree.
+func (m *LoadManager) topology(ctx context.Context, siteID string) (*siteTopo, error) {
+	m.mu.Lock()
+	t := m.topo[siteID]
+	m.mu.Unlock()
+	if t != nil && m.a.Clock.Now().Sub(t.readAt) < m.opt.TopologyTTL {
+		return t, nil
+	}
+	t, err := m.readTopology(ctx, siteID)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.topo[siteID] = t
+	for id := range t.stations {
+		m.siteOf[id] = siteID
+	}
+	m.mu.Unlock()
+	return t, nil
+}
+
+func loadListAll[T any](ctx context.Context, r store.Repo[T], filter map[string]string) ([]T, error) {
+	var out []T
+	cursor := ""
+	for {
+		items, next, err := r.List(ctx, store.Query{Filter: filter, Limit: 500, Cursor: cursor})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items...)
+		if next == "" {
+			return out, nil
+		}
+		cursor = next
+	}
+}
+
+func evseNodeID(station string, evse int) string { return fmt.Sprintf("evse:%s/%d", station, evse) }
+
+// readTopology builds the tree: the site (grid limit) → its distribution nodes → stations →
+// EVSEs, each EVSE rated by its strongest connector.
+func (m *LoadManager) readTopology(ctx context.Context, siteID string) (*siteTopo, error) {
+	t := &siteTopo{stations: map[string]*asset.Station{}, evse: map[string]evseInfo{}, readAt: m.a.Clock.Now()}
+	var nodes []asset.Node
+	var stations []asset.Station
+	evses := map[string][]asset.EVSE{}
+	conns := map[string][]asset.Connector{}
+	err := m.a.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		if t.site, err = tx.Sites().Get(ctx, siteID); err != nil {
+			return err
+		}
+		if nodes, err = loadListAll(ctx, tx.Nodes(), map[string]string{"site_id": siteID, "status": asset.Active}); err != nil {
+			return err
+		}
+		if stations, err = loadListAll(ctx, tx.Stations(), map[string]string{"site_id": siteID}); err != nil {
+			return err
+		}
+		for _, st := range stations {
+			if evses[st.ID], err = loadListAll(ctx, tx.EVSEs(), map[string]string{"station_id": st.ID}); err != nil {
+				return err
+			}
+			if conns[st.ID], err = loadListAll(ctx, tx.Connectors(), map[string]string{"station_id": st.ID}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	root := "site:" + siteID
+	var tn []load.Node
+	add := func(ln LoadNode, limit int64) {
+		tn = append(tn, load.Node{ID: ln.ID, Parent: ln.ParentID, Kind: ln.Kind, LimitW: limit})
+		t.nodes = append(t.nodes, ln)
+	}
+	add(LoadNode{ID: root, Kind: "site", Name: t.site.Name}, kwLimit(t.site.GridLimitKW))
+	known := map[string]bool{}
+	for _, n := range nodes {
+		known[n.ID] = true
+	}
+	for _, n := range nodes {
+		parent := n.ParentID
+		if parent == "" || !known[parent] {
+			parent = root
+		}
+		lim := kwLimit(n.LimitKW)
+		lim = minLimit(lim, kwLimit(n.LimitKVA)) // apparent power bounds real power at unity power factor
+		if n.PhaseLimitA != nil {
+			lim = minLimit(lim, load.NodePhaseLimitW(*n.PhaseLimitA))
+		}
+		add(LoadNode{ID: n.ID, ParentID: parent, Kind: n.Kind, Name: n.Name}, lim)
+	}
+	for i := range stations {
+		st := &stations[i]
+		t.stations[st.ID] = st
+		parent := root
+		if st.NodeID != "" && known[st.NodeID] {
+			parent = st.NodeID
+		}
+		add(LoadNode{ID: "station:" + st.ID, ParentID: parent, Kind: load.KindStation, Name: st.Name, StationID: st.ID}, load.NoLimit)
+		for _, e := range evses[st.ID] {
+			info := m.rating(st, e, conns[st.ID])
+			id := evseNodeID(st.ID, e.EVSENo)
+			if _, dup := t.evse[id]; dup {
+				continue
+			}
+			t.evse[id] = info
+			add(LoadNode{ID: id, ParentID: "station:" + st.ID, Kind: load.KindEVSE, StationID: st.ID, EVSENo: e.EVSENo}, info.maxW)
+		}
+	}
+	tree, err := load.Build(tn)
+	if err != nil {
+		return nil, errs.Wrap("site "+siteID, err)
+	}
+	t.tree, t.al = tree, load.NewAllocator(tree)
+	// Nodes in the tree's preorder, so that the API shows parents before children.
+	byID := make(map[string]LoadNode, len(t.nodes))
+	for _, n := range t.nodes {
+		byID[n.ID] = n
+	}
+	t.nodes = t.nodes[:0]
+	for i := range tree.Len() {
+		n := byID[tree.Node(i).ID]
+		if l := tree.Node(i).LimitW; l != load.NoLimit {
+			n.LimitW = &l
+		}
+		if n.Kind == load.KindEVSE {
+			if f := tree.FailsafeW(i); f != load.NoLimit {
+				n.FailsafeW = &f
+			}
+		}
+		t.nodes = append(t.nodes, n)
+	}
+	return t, nil
+}
+
+// rating is an EVSE's maximum power (its strongest connector, else the default for the
+// station's kind) and its minimum: 6 A on each phase for AC, none for DC.
+func (m *LoadManager) rating(st *asset.Station, e asset.EVSE, conns []asset.Connector) evseInfo {
+	info := evseInfo{phases: 3, voltage: 400}
+	dc := st.Kind == asset.KindDC
+	for _, c := range conns {
+		if c.EVSEID != e.ID {
+			continue
+		}
+		if c.MaxPowerKW != nil && int64(*c.MaxPowerKW) > info.maxW {
+			info.maxW = int64(*c.MaxPowerKW)
+		}
+		if c.Current == "DC" {
+			dc = true
+		}
+		if c.Phases > 0 {
+			info.phases = c.Phases
+		}
+		if c.VoltageV > 0 {
+			info.voltage = c.VoltageV
+		}
+	}
+	if info.maxW == 0 {
+		info.maxW = m.opt.DefaultACW
+		if dc {
+			info.maxW = m.opt.DefaultDCW
+		}
+	}
+	if !dc {
+		info.minW = load.CurrentToW(load.MinChargeA, info.voltage, info.phases)
+	}
+	return info
+}
+
+func kwLimit(k *energy.KW) int64 {
+	if k == nil {
+		return load.NoLimit
+	}
+	return int64(*k)
+}
+
+func minLimit(a, b int64) int64 {
+	switch {
+	case a == load.NoLimit:
+		return b
+	case b == load.NoLimit:
+		return a
+	}
+	return min(a, b)
+}
+
+// allocate reads the site's active sessions and divides the power.
+func (m *LoadManager) allocate(ctx context.Context, t *siteTopo) (*SiteLoad, []*charging.Session, error) {
+	var active []charging.Session
+	err := m.a.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		active, err = loadListAll(ctx, tx.Sessions(), map[string]string{"status": charging.Active})
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var sessions []*charging.Session
+	var ds []load.Demand
+	for i := range active {
+		s := &active[i]
+		st := t.stations[s.StationID]
+		if st == nil || s.Kind == charging.KindDischarge {
+			continue // another site's, or V2G export (not a load)
+		}
+		node := evseNodeID(s.StationID, s.EVSENo)
+		info, ok := t.evse[node]
+		if !ok {
+			node = "station:" + s.StationID // an EVSE EVCS has no record of: rated by default
+			info = m.rating(st, asset.EVSE{}, nil)
+		}
+		prio, weight := 0, int64(1)
+		if st.Kind == asset.KindSwap {
+			prio = 1
+		}
+		if m.opt.Priority != nil {
+			prio, weight = m.opt.Priority(s, st)
+		}
+		ds = append(ds, load.Demand{ID: s.ID, Node: node, MaxW: info.maxW, MinW: info.minW, Priority: prio, Weight: weight})
+		sessions = append(sessions, s)
+	}
+	if m.opt.ExtraDemands != nil {
+		ds = append(ds, m.opt.ExtraDemands(ctx, t.site.ID)...)
+	}
+	var out load.Allocation
+	if err := t.al.Allocate(ds, &out); err != nil {
+		return nil, nil, err
+	}
+	snap := &SiteLoad{SiteID: t.site.ID, ComputedAt: m.a.now(), Nodes: slices.Clone(t.nodes)}
+	if l := kwLimit(t.site.GridLimitKW); l != load.NoLimit {
+		snap.LimitW = &l
+	}
+	measured := make([]int64, t.tree.Len())
+	for i, s := range sessions {
+		d := ds[i]
+		snap.Sessions = append(snap.Sessions, LoadSession{SessionID: s.ID, StationID: s.StationID, EVSENo: s.EVSENo, MaxW: d.MaxW, MinW: d.MinW,
+			Priority: d.Priority, Weight: max(d.Weight, 1), Admitted: out.Admitted[i], AllocatedW: out.DemandW[i], MeasuredW: s.PowerW})
+		leaf, _ := t.tree.Index(d.Node)
+		for v := leaf; v >= 0; v = t.tree.Parent(v) {
+			measured[v] += s.PowerW
+		}
+	}
+	for i := range snap.Nodes {
+		snap.Nodes[i].AllocatedW, snap.Nodes[i].MeasuredW = out.NodeW[i], measured[i]
+	}
+	snap.AllocatedW, snap.MeasuredW = out.NodeW[0], measured[0]
+	return snap, sessions, nil
+}
+
+// push sends each session whose limit changed by more than the threshold a TxProfile. Limits
+// that go down are pushed (and answered) before those that go up, so that the site stays under
+// its limit while the stations switch over.
+func (m *LoadManager) push(ctx context.Context, snap *SiteLoad, sessions []*charging.Session, force bool) {
+	type job struct {
+		s *charging.Session
+		w int64
+	}
+	var down, up []job
+	m.mu.Lock()
+	pushed := m.pushed[snap.SiteID]
+	if pushed == nil {
+		pushed = map[string]int64{}
+		m.pushed[snap.SiteID] = pushed
+	}
+	live := map[string]bool{}
+	for i, ls := range snap.Sessions {
+		live[ls.SessionID] = true
+		old, ok := pushed[ls.SessionID]
+		d := ls.AllocatedW - old
+		if !force && ok && d <= m.opt.ThresholdW && -d <= m.opt.ThresholdW {
+			continue
+		}
+		if _, connected := m.connected(ls.StationID); !connected {
+			continue
+		}
+		if ok && d > 0 {
+			up = append(up, job{sessions[i], ls.AllocatedW})
+		} else {
+			down = append(down, job{sessions[i], ls.AllocatedW})
+		}
+	}
+	for id := range pushed {
+		if !live[id] {
+			delete(pushed, id) // the session ended
+		}
+	}
+	m.mu.Unlock()
+	for _, batch := range [][]job{down, up} {
+		var wg sync.WaitGroup
+		byStation := map[string][]job{}
+		for _, j := range batch {
+			byStation[j.s.StationID] = append(byStation[j.s.StationID], j)
+		}
+		for _, jobs := range byStation {
+			wg.Go(func() {
+				for _, j := range jobs {
+					if m.setLimit(ctx, j.s, j.w) {
+						m.mu.Lock()
+						pushed[j.s.ID] = j.w
+						m.mu.Unlock()
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
+}
+
+func (m *LoadManager) connected(stationID string) (string, bool) {
+	if m.a.Commander == nil {
+		return "", false
+	}
+	return m.a.Commander.Connected(stationID)
+}
+
+func (m *LoadManager) setLimit(ctx context.Context, s *charging.Session, w int64) bool {
+	ctx, cancel := context.WithTimeout(ctx, m.opt.Timeout)
+	defer cancel()
+	lim, level := float64(w), 1
+	cmd, err := m.a.SendCommand(ctx, s.StationID, CommandRequest{Kind: "charging_profile", EVSENo: s.EVSENo, TransactionID: s.TxRef,
+		Purpose: "TxProfile", Limit: &lim, RateUnit: "W", StackLevel: &level})
+	if err != nil || cmd.Error != "" {
+		m.a.Log.Warn("load: charging profile not set", "station", s.StationID, "evse", s.EVSENo, "limit_w", w, "err", err, "answer", cmdErr(cmd))
+		return false
+	}
+	return true
+}
+
+func cmdErr(c *charging.Command) string {
+	if c == nil {
+		return ""
+	}
+	return c.Error
+}
+
+// failsafe sets each EVSE of a station a TxDefaultProfile at its failsafe share, so that a
+// station that loses EVCS keeps the site under its limit on its own.
+func (m *LoadManager) failsafe(ctx context.Context, stationID string) {
+	site := m.stationSite(ctx, stationID)
+	if site == "" {
+		return
+	}
+	m.runMu.Lock()
+	t, err := m.topology(ctx, site)
+	m.runMu.Unlock()
+	if err != nil {
+		m.a.Log.Warn("load: failsafe", "station", stationID, "err", err)
+		return
+	}
+	level := 0
+	for _, n := range t.nodes {
+		if n.StationID != stationID || n.Kind != load.KindEVSE || n.FailsafeW == nil {
+			continue
+		}
+		lim := float64(*n.FailsafeW)
+		cctx, cancel := context.WithTimeout(ctx, m.opt.Timeout)
+		cmd, err := m.a.SendCommand(cctx, stationID, CommandRequest{Kind: "charging_profile", EVSENo: n.EVSENo, Purpose: "TxDefaultProfile",
+			Limit: &lim, RateUnit: "W", StackLevel: &level})
+		cancel()
+		if err != nil || cmd.Error != "" {
+			m.a.Log.Warn("load: failsafe profile not set", "station", stationID, "evse", n.EVSENo, "err", err, "answer", cmdErr(cmd))
+		}
+	}
+	m.a.Bus.Publish(Event{Kind: EventLoadFailsafe, StationID: stationID})
+}
