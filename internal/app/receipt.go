@@ -56,6 +56,9 @@ func (a *App) Receipt(ctx context.Context, sessionID string) (*Receipt, error) {
 			return err
 		}
 		r.Total = money.New(r.CDR.TotalMinor, r.CDR.Currency)
+		if err := a.addExportCredit(ctx, tx, &r); err != nil {
+			return err
+		}
 		if s.AccountID != "" {
 			txs, _, err := tx.Ledger().Transactions(ctx, store.Query{Filter: map[string]string{"ref": s.ID}, Limit: 50})
 			if err != nil {

@@ -164,6 +164,10 @@ func (a *App) endBilling(ctx context.Context, tx store.Tx, s *charging.Session) 
 	}
 	s.CDRID = rec.ID
 	s.CostMinor = &cost
+	// V2G: energy fed back is credited at the site's export tariff (posted on its own key).
+	if _, _, err := a.exportCreditTx(ctx, tx, s); err != nil {
+		return err
+	}
 	if s.AccountID != "" && s.HeldMinor >= 0 && s.AuthStatus == account.AuthAccepted {
 		acc, err := tx.Accounts().Get(ctx, s.AccountID)
 		if err != nil {

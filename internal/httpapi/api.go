@@ -45,6 +45,7 @@ func Mount(r chi.Router, a *app.App, version string) huma.API {
 	registerLedger(api, a)
 	registerReceipts(api, a)
 	registerInvoices(api, a)
+	registerSwap(api, a)
 	return api
 }
 
