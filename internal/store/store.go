@@ -98,6 +98,8 @@ type Tx interface {
 	Invoices() Invoices
 	// Swaps are battery swap orders and battery history (see swap.go).
 	Swaps() Swaps
+	// Reports are the summaries reports read (see report.go).
+	Reports() Reports
 
 	// Balance is the sum of an account's ledger entries, in minor units.
 	Balance(ctx context.Context, accountID string) (int64, error)

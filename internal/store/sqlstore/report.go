@@ -1,0 +1,362 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/evcs/evcs/internal/report"
+	"github.com/evcs/evcs/internal/store"
+)
+
+type reports struct{ t *tx }
+
+func (t *tx) Reports() store.Reports { return reports{t} }
+
+const sessionFactCols = "session_id, bucket, station_id, site_id, tariff_id, account_id, vehicle_id, currency, kind, started_at, stopped_at, energy_wh, exported_wh, revenue_excl_minor, revenue_incl_minor, duration_s, power_w"
+
+// SessionFactArgs are the column values of a fact in sessionFactCols order (for bulk loaders).
+func SessionFactArgs(f *store.SessionFact) []any {
+	return []any{f.SessionID, report.Bucket(f.StartedAt), f.StationID, f.SiteID, f.TariffID, f.AccountID, f.VehicleID, f.Currency, f.Kind,
+		micros(f.StartedAt), micros(f.StoppedAt), f.EnergyWh, f.ExportedWh, f.RevenueExclMinor, f.RevenueInclMinor, f.DurationS, f.PowerW}
+}
+
+// SessionFactColumns is the column list SessionFactArgs fills.
+const SessionFactColumns = sessionFactCols
+
+// StationHourUpsert is the statement tail that adds hour rows to report_station_hours.
+const StationHourUpsert = ` ON CONFLICT (station_id, bucket) DO UPDATE SET occupied_s = report_station_hours.occupied_s + excluded.occupied_s, wh = report_station_hours.wh + excluded.wh`
+
+// AddSessions inserts facts (skipping sessions recorded before) and adds the hours of those
+// inserted to report_station_hours, summed per station and hour first: PostgreSQL refuses an
+// upsert that touches one row twice.
+func (r reports) AddSessions(ctx context.Context, fs []store.SessionFact) (int, error) {
+	type sh struct {
+		station string
+		bucket  int64
+	}
+	hours := map[sh]*[3]any{}
+	var order []sh
+	added := 0
+	for len(fs) > 0 {
+		n := min(len(fs), 500)
+		var b strings.Builder
+		b.WriteString("INSERT INTO report_sessions (" + sessionFactCols + ") VALUES ")
+		args := make([]any, 0, n*17)
+		for i := range fs[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			b.WriteString(placeholders(17))
+			b.WriteByte(')')
+			args = append(args, SessionFactArgs(&fs[i])...)
+		}
+		b.WriteString(" ON CONFLICT (session_id) DO NOTHING RETURNING session_id")
+		rows, err := r.t.q.QueryContext(ctx, r.t.db.rebind(b.String()), args...)
+		if err != nil {
+			return added, r.t.db.mapErr("add report sessions", err)
+		}
+		fresh := map[string]bool{}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return added, r.t.db.mapErr("add report sessions", err)
+			}
+			fresh[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return added, r.t.db.mapErr("add report sessions", err)
+		}
+		added += len(fresh)
+		for i := range fs[:n] {
+			f := &fs[i]
+			if !fresh[f.SessionID] {
+				continue
+			}
+			for _, h := range f.Hours {
+				k := sh{f.StationID, h.Bucket}
+				v := hours[k]
+				if v == nil {
+					v = &[3]any{f.SiteID, int64(0), int64(0)}
+					hours[k] = v
+					order = append(order, k)
+				}
+				v[1] = v[1].(int64) + h.Seconds
+				v[2] = v[2].(int64) + h.Wh
+			}
+		}
+		fs = fs[n:]
+	}
+	for len(order) > 0 {
+		n := min(len(order), 1000)
+		var b strings.Builder
+		b.WriteString("INSERT INTO report_station_hours (station_id, bucket, site_id, occupied_s, wh) VALUES ")
+		args := make([]any, 0, n*5)
+		for i, k := range order[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?)")
+			v := hours[k]
+			args = append(args, k.station, k.bucket, v[0], v[1], v[2])
+		}
+		b.WriteString(StationHourUpsert)
+		if _, err := r.t.q.ExecContext(ctx, r.t.db.rebind(b.String()), args...); err != nil {
+			return added, r.t.db.mapErr("add report hours", err)
+		}
+		order = order[n:]
+	}
+	return added, nil
+}
+
+// keyExpr is the SQL of a period key over a column of UTC hour buckets (see
+// report.Periods.Key): the bucket for hours, the local day number (bucket plus the zone's
+// offset in force, in whole days) for day, week and month; weeks and months are rolled up
+// from days by the caller. Offsets are parameters, so one statement serves every range.
+func keyExpr(col string, ps *report.Periods, args *[]any) string {
+	switch {
+	case ps == nil || ps.Period == "":
+		return "CAST(0 AS BIGINT)"
+	case ps.Period == report.Hour:
+		return col
+	}
+	offs := ps.Offsets()
+	var b strings.Builder
+	b.WriteString("((" + col + " + ")
+	if len(offs) == 1 {
+		b.WriteString("CAST(? AS BIGINT)")
+		*args = append(*args, offs[0].Sec*1e6)
+	} else {
+		b.WriteString("CASE")
+		for i := 1; i < len(offs); i++ {
+			b.WriteString(" WHEN " + col + " < CAST(? AS BIGINT) THEN CAST(? AS BIGINT)")
+			*args = append(*args, offs[i].From, offs[i-1].Sec*1e6)
+		}
+		b.WriteString(" ELSE CAST(? AS BIGINT) END")
+		*args = append(*args, offs[len(offs)-1].Sec*1e6)
+	}
+	b.WriteString(") / 86400000000)")
+	return b.String()
+}
+
+var dimCols = map[string]string{report.Site: "site_id", report.Station: "station_id", report.Tariff: "tariff_id",
+	report.Purchaser: "account_id", report.Vehicle: "vehicle_id"}
+
+func dimExpr(prefix, dim string) string {
+	if c, ok := dimCols[dim]; ok {
+		return prefix + c
+	}
+	return "CAST('' AS TEXT)"
+}
+
+// where adds the range and site/station filters on a table with bucket, site_id, station_id.
+func where(q store.ReportQuery, args *[]any) string {
+	w := " WHERE bucket >= ? AND bucket < ?"
+	*args = append(*args, micros(q.From), micros(q.To))
+	if q.SiteID != "" {
+		w += " AND site_id = ?"
+		*args = append(*args, q.SiteID)
+	}
+	if q.StationID != "" {
+		w += " AND station_id = ?"
+		*args = append(*args, q.StationID)
+	}
+	return w
+}
+
+func (r reports) query(ctx context.Context, op, q string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := r.t.q.QueryContext(ctx, r.t.db.rebind(q), args...)
+	if err != nil {
+		return r.t.db.mapErr(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return r.t.db.mapErr(op, err)
+		}
+	}
+	return r.t.db.mapErr(op, rows.Err())
+}
+
+func (r reports) SessionSums(ctx context.Context, q store.ReportQuery) ([]store.SessionAgg, error) {
+	var args []any
+	key := keyExpr("bucket", q.Periods, &args)
+	sqlq := "SELECT " + key + ", " + dimExpr("", q.Dim) + ", currency, COUNT(*), CAST(SUM(energy_wh) AS BIGINT), CAST(SUM(exported_wh) AS BIGINT), " +
+		"CAST(SUM(revenue_excl_minor) AS BIGINT), CAST(SUM(revenue_incl_minor) AS BIGINT), CAST(SUM(duration_s) AS BIGINT), CAST(SUM(power_w) AS BIGINT) FROM report_sessions" +
+		where(q, &args) + " GROUP BY 1, 2, 3"
+	var out []store.SessionAgg
+	err := r.query(ctx, "session report", sqlq, args, func(rows *sql.Rows) error {
+		var a store.SessionAgg
+		err := rows.Scan(&a.Key, &a.Dim, &a.Currency, &a.Sessions, &a.EnergyWh, &a.ExportedWh, &a.RevenueExclMinor, &a.RevenueInclMinor, &a.DurationS, &a.PowerW)
+		out = append(out, a)
+		return err
+	})
+	return out, err
+}
+
+func (r reports) HourSums(ctx context.Context, q store.ReportQuery) ([]store.HourAgg, error) {
+	var args []any
+	key := "bucket"
+	if !q.Buckets {
+		key = keyExpr("bucket", q.Periods, &args)
+	}
+	sqlq := "SELECT " + key + ", " + dimExpr("", q.Dim) + ", CAST(SUM(occupied_s) AS BIGINT), CAST(SUM(wh) AS BIGINT) FROM report_station_hours" +
+		where(q, &args) + " GROUP BY 1, 2"
+	var out []store.HourAgg
+	err := r.query(ctx, "hour report", sqlq, args, func(rows *sql.Rows) error {
+		var a store.HourAgg
+		err := rows.Scan(&a.Key, &a.Dim, &a.OccupiedS, &a.Wh)
+		out = append(out, a)
+		return err
+	})
+	return out, err
+}
+
+// hourOf is the SQL of the UTC hour bucket of a Unix µs column.
+func hourOf(col string) string { return "(" + col + " / 3600000000 * 3600000000)" }
+
+func (r reports) TopUpSums(ctx context.Context, q store.ReportQuery) ([]store.TopUpAgg, error) {
+	var args []any
+	key := keyExpr(hourOf("t.created_at"), q.Periods, &args)
+	dim := "CAST('' AS TEXT)"
+	if q.Dim == report.Purchaser {
+		dim = "e.account_id"
+	}
+	sqlq := "SELECT " + key + ", " + dim + ", e.currency, COUNT(*), CAST(SUM(e.amount) AS BIGINT) FROM ledger_transactions t JOIN ledger_entries e ON e.tx_id = t.id" +
+		" WHERE t.kind = 'topup' AND t.created_at >= ? AND t.created_at < ? AND e.amount > 0 GROUP BY 1, 2, 3"
+	args = append(args, micros(q.From), micros(q.To))
+	var out []store.TopUpAgg
+	err := r.query(ctx, "top-up report", sqlq, args, func(rows *sql.Rows) error {
+		var a store.TopUpAgg
+		err := rows.Scan(&a.Key, &a.Dim, &a.Currency, &a.Count, &a.AmountM)
+		out = append(out, a)
+		return err
+	})
+	return out, err
+}
+
+// DownStatuses are the connector statuses in which nothing can charge.
+var DownStatuses = []string{"Faulted", "Unavailable"}
+
+func (r reports) Downtimes(ctx context.Context, q store.ReportQuery) ([]store.Downtime, error) {
+	// Down reports are rare, so every one before the range's end is read through
+	// status_changes_status and the next report of the same connector looked up by
+	// status_changes_station; those that ended before the range are dropped here.
+	sqlq := "SELECT s.station_id, st.site_id, s.evse_no, s.connector_no, s.status, s.at, " +
+		"(SELECT n.at FROM status_changes n WHERE n.station_id = s.station_id AND n.at > s.at AND n.evse_no = s.evse_no AND n.connector_no = s.connector_no ORDER BY n.at LIMIT 1) " +
+		"FROM status_changes s JOIN stations st ON st.id = s.station_id WHERE s.status IN (?, ?) AND s.at < ?"
+	args := []any{DownStatuses[0], DownStatuses[1], micros(q.To)}
+	if q.SiteID != "" {
+		sqlq += " AND st.site_id = ?"
+		args = append(args, q.SiteID)
+	}
+	if q.StationID != "" {
+		sqlq += " AND s.station_id = ?"
+		args = append(args, q.StationID)
+	}
+	from := micros(q.From)
+	var out []store.Downtime
+	err := r.query(ctx, "downtime report", sqlq, args, func(rows *sql.Rows) error {
+		var d store.Downtime
+		var at int64
+		var next sql.NullInt64
+		if err := rows.Scan(&d.StationID, &d.SiteID, &d.EVSENo, &d.Connector, &d.Status, &at, &next); err != nil {
+			return err
+		}
+		if next.Valid && next.Int64 <= from {
+			return nil
+		}
+		d.From = time.UnixMicro(at).UTC()
+		if next.Valid {
+			d.To = time.UnixMicro(next.Int64).UTC()
+		}
+		out = append(out, d)
+		return nil
+	})
+	return out, err
+}
+
+func (r reports) StationSizes(ctx context.Context, q store.ReportQuery) ([]store.StationSize, error) {
+	sqlq := "SELECT st.id, st.site_id, (SELECT COUNT(*) FROM evses e WHERE e.station_id = st.id), (SELECT COUNT(*) FROM connectors c WHERE c.station_id = st.id) FROM stations st WHERE 1 = 1"
+	var args []any
+	if q.SiteID != "" {
+		sqlq += " AND st.site_id = ?"
+		args = append(args, q.SiteID)
+	}
+	if q.StationID != "" {
+		sqlq += " AND st.id = ?"
+		args = append(args, q.StationID)
+	}
+	var out []store.StationSize
+	err := r.query(ctx, "station sizes", sqlq+" ORDER BY st.id", args, func(rows *sql.Rows) error {
+		var s store.StationSize
+		err := rows.Scan(&s.StationID, &s.SiteID, &s.EVSEs, &s.Connectors)
+		out = append(out, s)
+		return err
+	})
+	return out, err
+}
+
+func (r reports) SwapSums(ctx context.Context, q store.ReportQuery) ([]store.SwapAgg, error) {
+	var args []any
+	key := keyExpr(hourOf("o.created_at"), q.Periods, &args)
+	dim := "CAST('' AS TEXT)"
+	switch q.Dim {
+	case report.Site:
+		dim = "st.site_id"
+	case report.Station:
+		dim = "o.station_id"
+	case report.Purchaser:
+		dim = "o.account_id"
+	case report.Vehicle:
+		dim = "o.vehicle_id"
+	}
+	sqlq := "SELECT " + key + ", " + dim + ", COUNT(*) FROM swap_orders o JOIN stations st ON st.id = o.station_id" +
+		" WHERE o.status = 'completed' AND o.created_at >= ? AND o.created_at < ?"
+	args = append(args, micros(q.From), micros(q.To))
+	if q.SiteID != "" {
+		sqlq += " AND st.site_id = ?"
+		args = append(args, q.SiteID)
+	}
+	if q.StationID != "" {
+		sqlq += " AND o.station_id = ?"
+		args = append(args, q.StationID)
+	}
+	var out []store.SwapAgg
+	err := r.query(ctx, "swap report", sqlq+" GROUP BY 1, 2", args, func(rows *sql.Rows) error {
+		var a store.SwapAgg
+		err := rows.Scan(&a.Key, &a.Dim, &a.Swaps)
+		out = append(out, a)
+		return err
+	})
+	return out, err
+}
+
+func (r reports) SoHReadings(ctx context.Context, q store.ReportQuery) ([]store.SoHReading, error) {
+	sqlq := "SELECT e.battery_id, COALESCE(b.battery_type, ''), e.created_at, e.data FROM battery_events e LEFT JOIN batteries b ON b.id = e.battery_id" +
+		" WHERE e.kind = 'soh' AND e.created_at >= ? AND e.created_at < ? ORDER BY e.created_at"
+	var out []store.SoHReading
+	err := r.query(ctx, "battery SoH report", sqlq, []any{micros(q.From), micros(q.To)}, func(rows *sql.Rows) error {
+		var s store.SoHReading
+		var at int64
+		var data string
+		if err := rows.Scan(&s.BatteryID, &s.BatteryType, &at, &data); err != nil {
+			return err
+		}
+		var e struct {
+			SoH *float64 `json:"soh_pct"`
+		}
+		if json.Unmarshal([]byte(data), &e) != nil || e.SoH == nil {
+			return nil
+		}
+		s.At, s.SoHPct = time.UnixMicro(at).UTC(), *e.SoH
+		out = append(out, s)
+		return nil
+	})
+	return out, err
+}
