@@ -101,6 +101,9 @@ type Tx interface {
 	// Reports are the summaries reports read (see report.go).
 	Reports() Reports
 
+	// Monitor holds alarms, device readings and station presence (see monitor.go).
+	Monitor() Monitor
+
 	// Balance is the sum of an account's ledger entries, in minor units.
 	Balance(ctx context.Context, accountID string) (int64, error)
 }
