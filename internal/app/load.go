@@ -134,6 +134,9 @@ type siteTopo struct {
 	stations map[string]*asset.Station
 	evse     map[string]evseInfo // "evse:<station>/<n>" → rating
 	al       *load.Allocator
+	// limited: the site or one of its distribution nodes has a limit. An unlimited site is
+	// shown but not managed: its stations get no profiles.
+	limited bool
 }
 
 type evseInfo struct {
@@ -373,7 +376,9 @@ func (m *LoadManager) run(ctx context.Context, siteID string, force bool) (*Site
 	if err != nil {
 		return nil, err
 	}
-	m.push(ctx, snap, sessions, force)
+	if t.limited {
+		m.push(ctx, snap, sessions, force)
+	}
 	m.mu.Lock()
 	for i := range snap.Sessions {
 		if w, ok := m.pushed[siteID][snap.Sessions[i].SessionID]; ok {
@@ -513,6 +518,9 @@ func (m *LoadManager) readTopology(ctx context.Context, siteID string) (*siteTop
 		n := byID[tree.Node(i).ID]
 		if l := tree.Node(i).LimitW; l != load.NoLimit {
 			n.LimitW = &l
+		}
+		if n.LimitW != nil && (n.Kind == "site" || load.IsDistribution(n.Kind)) {
+			t.limited = true
 		}
 		if n.Kind == load.KindEVSE {
 			if f := tree.FailsafeW(i); f != load.NoLimit {
@@ -736,6 +744,9 @@ func (m *LoadManager) failsafe(ctx context.Context, stationID string) {
 	m.runMu.Unlock()
 	if err != nil {
 		m.a.Log.Warn("load: failsafe", "station", stationID, "err", err)
+		return
+	}
+	if !t.limited {
 		return
 	}
 	level := 0
