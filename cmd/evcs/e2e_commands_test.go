@@ -51,6 +51,18 @@ func TestCommands(t *testing.T) {
 					}
 				}
 				s.session(id, ref)
+				// The station learns its 1.6 transaction id from EVCS's answer, which may still be
+				// on its way: wait until the station itself knows the transaction before stopping it.
+				for {
+					if tx, ok := st.Transaction(1); ok && txRef(v, tx) == ref {
+						break
+					}
+					select {
+					case <-ctx.Done():
+						t.Fatal("the station never learned its transaction")
+					case <-time.After(5 * time.Millisecond): // polling the simulated station's own state
+					}
+				}
 				s.must(201, "POST", "/api/v1/stations/"+id+"/commands", obj{"kind": "remote_stop", "transaction_id": ref}, &cmd)
 				if cmd["result"].(map[string]any)["status"] != "Accepted" {
 					t.Fatalf("remote stop = %v", cmd)

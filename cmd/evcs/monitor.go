@@ -18,6 +18,9 @@ func init() {
 func startMonitor(m *Main, _ chi.Router) {
 	mon := m.App.Monitor()
 	mon.Reader = modbus.NewReader(3 * time.Second)
+	if m.Cfg.AlarmHook != "" {
+		m.App.SetAlarmWebhook(m.Cfg.AlarmHook)
+	}
 	mon.Start()
 }
 

@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ type Config struct {
 	Heartbeat   time.Duration
 	MinBalance  string
 	HoldAmount  string
+	AlarmHook   string
 }
 
 // DefaultDB is the embedded default store.
@@ -50,6 +52,7 @@ func Bind(fs *pflag.FlagSet, c *Config) {
 	fs.DurationVar(&c.Heartbeat, "heartbeat-interval", 300*time.Second, "heartbeat interval given to stations at boot")
 	fs.StringVar(&c.MinBalance, "min-balance", "0", "prepaid accounts at or below this balance are refused at Authorize (NoCredit)")
 	fs.StringVar(&c.HoldAmount, "hold-amount", "20", "funds held from a prepaid account when a session starts (released at the end)")
+	fs.StringVar(&c.AlarmHook, "alarm-webhook", "", "URL every alarm change is POSTed to as JSON (raised, acknowledged, cleared)")
 }
 
 // EnvName is the environment variable of a flag.
@@ -119,6 +122,11 @@ func (c *Config) Check() error {
 	}
 	if d, err := decimal.Parse(c.HoldAmount); err != nil || d.Sign() < 0 {
 		return fmt.Errorf("--hold-amount %q is not a non-negative decimal amount", c.HoldAmount)
+	}
+	if c.AlarmHook != "" {
+		if u, err := url.Parse(c.AlarmHook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--alarm-webhook %q: an http(s) URL is needed", c.AlarmHook)
+		}
 	}
 	if c.Listen == "" {
 		return fmt.Errorf("--listen is empty")

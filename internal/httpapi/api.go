@@ -46,6 +46,8 @@ func Mount(r chi.Router, a *app.App, version string) huma.API {
 	registerReceipts(api, a)
 	registerInvoices(api, a)
 	registerSwap(api, a)
+	registerAlarms(api, a)
+	registerLoad(api, a)
 	return api
 }
 
