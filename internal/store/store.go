@@ -98,6 +98,7 @@ type Tx interface {
 	Invoices() Invoices
 	// Swaps are battery swap orders and battery history (see swap.go).
 	Swaps() Swaps
+	Cluster() Cluster // node leases, station presence, job leases (see cluster.go)
 	// Reports are the summaries reports read (see report.go).
 	Reports() Reports
 

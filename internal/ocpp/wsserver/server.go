@@ -51,8 +51,11 @@ type Server struct {
 	opts   Options
 	log    *slog.Logger
 
+	peers Peers // nil: a single node
+
 	mu       sync.Mutex
 	conns    map[string]*Conn
+	since    map[*Conn]time.Time // when each registered connection was registered
 	arrivals atomic.Uint64
 	wg       sync.WaitGroup
 	done     chan struct{}
@@ -69,7 +72,7 @@ func New(a *app.App, opts Options, protos ...Protocol) *Server {
 	if opts.MaxMessage <= 0 {
 		opts.MaxMessage = 1 << 20
 	}
-	s := &Server{app: a, protos: map[ocppj.Version]Protocol{}, opts: opts, log: a.Log, conns: map[string]*Conn{}, done: make(chan struct{})}
+	s := &Server{app: a, protos: map[ocppj.Version]Protocol{}, opts: opts, log: a.Log, conns: map[string]*Conn{}, since: map[*Conn]time.Time{}, done: make(chan struct{})}
 	for _, p := range protos {
 		s.protos[p.Version()] = p
 	}
@@ -189,7 +192,16 @@ func (s *Server) register(c *Conn) bool {
 		return false
 	}
 	s.conns[c.StationID] = c
+	s.since[c] = time.Now()
 	s.mu.Unlock()
+	if s.peers != nil {
+		// Stored before the station's first message is read: from then on any node finds it.
+		ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
+		if err := s.peers.Claim(ctx, c.StationID, c.Version().Subprotocol()); err != nil {
+			s.log.Warn("station presence not stored yet", "station", c.StationID, "err", err)
+		}
+		cancel()
+	}
 	if old != nil {
 		// A station connecting again replaces its old connection. The close handshake may wait
 		// for a peer that is gone; the new connection must not wait with it.
@@ -202,10 +214,15 @@ func (s *Server) register(c *Conn) bool {
 
 func (s *Server) unregister(c *Conn) {
 	s.mu.Lock()
-	if s.conns[c.StationID] == c {
+	current := s.conns[c.StationID] == c
+	if current {
 		delete(s.conns, c.StationID)
 	}
+	delete(s.since, c)
 	s.mu.Unlock()
+	if current && s.peers != nil {
+		s.peers.Release(c.StationID)
+	}
 	s.log.Info("station disconnected", "station", c.StationID)
 	s.app.Bus.Publish(app.Event{Kind: "station.disconnected", StationID: c.StationID})
 }
@@ -218,13 +235,57 @@ func (s *Server) Conn(stationID string) (*Conn, bool) {
 	return c, ok
 }
 
-// Connected implements app.StationCommander.
+// Connected implements app.StationCommander: connected to this node or, in a cluster, to
+// another live node.
 func (s *Server) Connected(stationID string) (string, bool) {
-	c, ok := s.Conn(stationID)
-	if !ok {
-		return "", false
+	if c, ok := s.Conn(stationID); ok {
+		return c.Version().Subprotocol(), true
 	}
-	return c.Version().Subprotocol(), true
+	if s.peers != nil {
+		if _, proto, ok := s.peers.Lookup(stationID); ok {
+			return proto, true
+		}
+	}
+	return "", false
+}
+
+// Peers is the cluster as the OCPP server sees it (internal/cluster implements it): where
+// stations connected to other nodes are, and the way to command them.
+type Peers interface {
+	// Claim records a station as connected here; Release as gone from here.
+	Claim(ctx context.Context, stationID, protocol string) error
+	Release(stationID string)
+	// Lookup finds a station held by another live node.
+	Lookup(stationID string) (node, protocol string, ok bool)
+	// Command relays a command to the node holding the station.
+	Command(ctx context.Context, stationID string, req app.CommandRequest) (string, json.RawMessage, string, error)
+}
+
+// SetPeers joins the server to a cluster; call it before the server accepts stations.
+func (s *Server) SetPeers(p Peers) { s.peers = p }
+
+// LocalStations lists the stations connected to this node, with their protocol.
+func (s *Server) LocalStations() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]string, len(s.conns))
+	for id, c := range s.conns {
+		out[id] = c.Version().Subprotocol()
+	}
+	return out
+}
+
+// Evict closes a station's connection here if it was registered before since: the station
+// connected to another node since then, and this socket is what is left of the old one.
+func (s *Server) Evict(stationID string, since time.Time) {
+	s.mu.Lock()
+	c, ok := s.conns[stationID]
+	stale := ok && s.since[c].Before(since)
+	s.mu.Unlock()
+	if stale {
+		s.log.Info("station moved to another node", "station", stationID)
+		c.close(websocket.StatusPolicyViolation, "replaced by a connection to another node")
+	}
 }
 
 // Count is the number of connected stations.
@@ -234,8 +295,17 @@ func (s *Server) Count() int {
 	return len(s.conns)
 }
 
-// Command implements app.StationCommander.
+// Command implements app.StationCommander: on this node's connection, else relayed to the
+// node holding the station.
 func (s *Server) Command(ctx context.Context, stationID string, req app.CommandRequest) (string, json.RawMessage, string, error) {
+	if _, ok := s.Conn(stationID); ok || s.peers == nil {
+		return s.LocalCommand(ctx, stationID, req)
+	}
+	return s.peers.Command(ctx, stationID, req)
+}
+
+// LocalCommand sends a command on this node's connection to the station (never relayed).
+func (s *Server) LocalCommand(ctx context.Context, stationID string, req app.CommandRequest) (string, json.RawMessage, string, error) {
 	c, ok := s.Conn(stationID)
 	if !ok {
 		return "", nil, "", errs.E(errs.Conflict, "station %s is not connected", stationID)

@@ -56,7 +56,7 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 		q.Set("_txlock", txlock)
 		return "file:" + path + "?" + q.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn("immediate"))
+	w, err := openWriter(path, dsn("immediate")) // lock.go: the node lock goes with this pool
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
