@@ -304,3 +304,57 @@ func money2(n *json.Number) string {
 	whole, frac, _ := strings.Cut(s, ".")
 	return whole + "." + (frac + "00")[:2]
 }
+
+// TestDocsLinks checks that every relative link of docs/*.md names a file that exists and,
+// with a #fragment, a heading of that file (GitHub's anchor rules: lower case, punctuation
+// dropped, spaces to hyphens).
+func TestDocsLinks(t *testing.T) {
+	dir := filepath.Join("..", "..", "docs")
+	pages, _ := filepath.Glob(filepath.Join(dir, "*.md"))
+	if len(pages) == 0 {
+		t.Fatal("no docs/*.md")
+	}
+	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	heading := regexp.MustCompile(`(?m)^#{1,6} (.+)$`)
+	anchors := func(file string) map[string]bool {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil
+		}
+		out := map[string]bool{}
+		for _, m := range heading.FindAllStringSubmatch(string(b), -1) {
+			var sb strings.Builder
+			for _, r := range strings.ToLower(strings.TrimSpace(m[1])) {
+				switch {
+				case r == ' ':
+					sb.WriteRune('-')
+				case r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+					sb.WriteRune(r)
+				}
+			}
+			out[sb.String()] = true
+		}
+		return out
+	}
+	for _, page := range pages {
+		b, _ := os.ReadFile(page)
+		for _, m := range link.FindAllStringSubmatch(string(b), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			file, frag, _ := strings.Cut(target, "#")
+			path := page
+			if file != "" {
+				path = filepath.Join(filepath.Dir(page), file)
+				if _, err := os.Stat(path); err != nil {
+					t.Errorf("%s: link %s: %v", filepath.Base(page), target, err)
+					continue
+				}
+			}
+			if frag != "" && strings.HasSuffix(path, ".md") && !anchors(path)[frag] {
+				t.Errorf("%s: link %s: no heading #%s in %s", filepath.Base(page), target, frag, filepath.Base(path))
+			}
+		}
+	}
+}
