@@ -146,6 +146,7 @@ func TestClusterExclusiveJob(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	actx, stopA := context.WithCancel(ctx)
+	defer stopA()
 	wg.Go(func() { ca.RunExclusive(actx, "test.job", job("a")) })
 	wg.Go(func() { cb.RunExclusive(ctx, "test.job", job("b")) })
 	first := <-started

@@ -154,7 +154,9 @@ func TestLoadManagement(t *testing.T) {
 		}
 		snap = waitLoad(t, events, site, allPushed(5, 20_000))
 		checkSiteLoad(t, s, site, snap, 5)
-		meterObeys(t, ctx, stations, snap)
+		if max := meterObeys(t, ctx, stations, snap); max <= 10_000 {
+			t.Errorf("after the re-balance no car draws more than the old 10 kW limit (max %d W)", max)
+		}
 
 		// An operator's re-balance pushes the same limits again.
 		var rb app.SiteLoad
@@ -213,7 +215,7 @@ func checkSiteLoad(t *testing.T, s *testServer, site string, pushed *app.SiteLoa
 
 // meterObeys sends a meter value for every running session and checks that the simulated
 // power stays within the pushed limit and that the power of the site stays within 100 kW.
-func meterObeys(t *testing.T, ctx context.Context, stations map[string]*sim.Station, snap *app.SiteLoad) {
+func meterObeys(t *testing.T, ctx context.Context, stations map[string]*sim.Station, snap *app.SiteLoad) (max int64) {
 	t.Helper()
 	var total int64
 	for _, ls := range snap.Sessions {
@@ -226,11 +228,15 @@ func meterObeys(t *testing.T, ctx context.Context, stations map[string]*sim.Stat
 			t.Errorf("%s/%d draws %d W with a %d W limit", ls.StationID, ls.EVSENo, p, *ls.PushedW)
 		}
 		total += p
+		if p > max {
+			max = p
+		}
 		t.Logf("%s/%d: limit %d W, simulated %d W", ls.StationID, ls.EVSENo, *ls.PushedW, p)
 	}
 	if total > 100_000 {
 		t.Errorf("the site draws %d W, above 100 kW", total)
 	}
+	return max
 }
 
 // TestDistributionTreeRefused: the API refuses a node limited above its parent and a move that

@@ -63,6 +63,8 @@ func New(s store.Store, clock Clock, log *slog.Logger) *App {
 		Settings: Settings{HeartbeatInterval: 300 * time.Second, MinBalance: "0", HoldAmount: "20"}, Bus: NewBus()}
 	// A terminal payment that arrived before its session ended is reconciled when it ends.
 	a.SessionEnded = append(a.SessionEnded, a.SettlementsOnSessionEnd)
+	// Every ended session feeds the report summaries, in the same transaction.
+	a.EnableReports()
 	return a
 }
 

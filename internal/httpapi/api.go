@@ -48,6 +48,7 @@ func Mount(r chi.Router, a *app.App, version string) huma.API {
 	registerSwap(api, a)
 	registerAlarms(api, a)
 	registerLoad(api, a)
+	registerReports(api, a)
 	return api
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/evcs/evcs/internal/ocpp/ocppj"
@@ -248,16 +249,37 @@ type chargingProfile struct {
 	txID                 string
 }
 
+// applyLimitsLocked caps each EVSE's power as OCPP composes profiles: a TxProfile (of the
+// running transaction) replaces the TxDefaultProfile, the highest stack level of a purpose
+// wins (an EVSE's own profile before a station-wide one), and the station maximum caps both.
 func (s *Station) applyLimitsLocked() {
 	for _, e := range s.evses {
-		var lim int64
-		for _, p := range s.profiles {
-			if p.evse != 0 && p.evse != e.ID {
-				continue
+		pick := func(match func(purpose string) bool) (int64, bool) {
+			best, found, bestRank := int64(0), false, -1
+			for _, p := range s.profiles {
+				if (p.evse != 0 && p.evse != e.ID) || !match(p.purpose) {
+					continue
+				}
+				if p.txID != "" && (e.tx == nil || (p.txID != e.tx.id && p.txID != strconv.Itoa(e.tx.csmsID))) {
+					continue // a TxProfile for another transaction
+				}
+				rank := p.stackLevel * 2
+				if p.evse != 0 {
+					rank++ // the EVSE's own profile before the station-wide one
+				}
+				if w := e.meter.LimitToW(p.limit, p.unit); w > 0 && rank > bestRank {
+					best, found, bestRank = w, true, rank
+				}
 			}
-			if w := e.meter.LimitToW(p.limit, p.unit); w > 0 && (lim == 0 || w < lim) {
-				lim = w
-			}
+			return best, found
+		}
+		isMax := func(pu string) bool { return pu == "ChargePointMaxProfile" || pu == "ChargingStationMaxProfile" }
+		lim, ok := pick(func(pu string) bool { return pu == "TxProfile" })
+		if !ok || e.tx == nil {
+			lim, _ = pick(func(pu string) bool { return pu == "TxDefaultProfile" })
+		}
+		if maxW, ok := pick(isMax); ok && (lim == 0 || maxW < lim) {
+			lim = maxW
 		}
 		e.meter.LimitW = lim
 	}
