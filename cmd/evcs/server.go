@@ -135,6 +135,7 @@ func (m *Main) Handler() http.Handler {
 		_, _ = io.WriteString(w, "ready\n")
 	})
 	r.Handle("/metrics", metrics.Handler())
+	httpapi.MountDocs(r) // /docs: the API reference, offline
 	r.Handle("/ocpp/*", m.OCPP)
 	r.Group(func(r chi.Router) {
 		r.Use(maxBody(1<<20), httpapi.DefaultJSON)

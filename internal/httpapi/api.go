@@ -113,10 +113,17 @@ func fail(err error) error {
 	return newProblem(status(k), detail)
 }
 
+func roleOrNone(r string) string {
+	if r == "" {
+		return "none"
+	}
+	return r
+}
+
 // op builds an operation needing role ("" = no authentication).
 func op(method, path, id, summary, role string, tags ...string) huma.Operation {
 	o := huma.Operation{Method: method, Path: Prefix + path, OperationID: id, Summary: summary, Tags: tags,
-		Metadata: map[string]any{"role": role}}
+		Metadata: map[string]any{"role": role}, Extensions: map[string]any{"x-evcs-role": roleOrNone(role)}}
 	if role != "" {
 		o.Security = []map[string][]string{{"bearer": {}}}
 		o.Errors = []int{http.StatusUnauthorized, http.StatusForbidden}
