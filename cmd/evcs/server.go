@@ -66,7 +66,7 @@ func (m *Main) Start(ctx context.Context) error {
 		return err
 	}
 	m.Store = s
-	m.App = app.New(s, nil, m.Log)
+	m.App = app.New(obs.InstrumentStore(s), nil, m.Log) // timed transactions, counted ledger postings (/metrics)
 	m.App.Settings = app.Settings{HeartbeatInterval: m.Cfg.Heartbeat, MinBalance: m.Cfg.MinBalance, HoldAmount: m.Cfg.HoldAmount}
 	m.OCPP = wsserver.New(m.App, wsserver.Options{CallTimeout: m.Cfg.CallTimeout}, csms21.New(m.App), csms201.New(m.App), csms16.New(m.App))
 	m.App.Commander = m.OCPP

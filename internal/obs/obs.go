@@ -2,6 +2,7 @@
 package obs
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/evcs/evcs/internal/charging"
 	"github.com/evcs/evcs/internal/store"
 )
 
@@ -31,9 +33,9 @@ func NewLogger(w io.Writer, format, level string) *slog.Logger {
 		}
 	}
 	if format == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		return slog.New(ContextHandler(slog.NewTextHandler(w, opts)))
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(ContextHandler(slog.NewJSONHandler(w, opts)))
 }
 
 // Metrics is the process's Prometheus registry and the HTTP metrics.
@@ -60,7 +62,36 @@ func NewMetrics(s store.Store) *Metrics {
 	gauge("evcs_store_idle_connections", "Idle store connections.", func(s store.Stats) float64 { return float64(s.Idle) })
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "evcs_store_wait_count_total", Help: "Waits for a store connection."}, func() float64 { return float64(s.Stats().WaitCount) }))
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "evcs_store_wait_seconds_total", Help: "Time waited for store connections."}, func() float64 { return s.Stats().WaitDuration.Seconds() }))
+	reg.MustRegister(shared...)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "evcs_sessions_active", Help: "Charging sessions running (read from the store at scrape time; -1 when the store cannot answer)."},
+		func() float64 { return activeSessions(s) }))
 	return m
+}
+
+// activeSessions counts running sessions in the store: the store, not an in-memory counter,
+// so the figure survives restarts and is right with several nodes on one database.
+func activeSessions(s store.Store) float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n := 0
+	err := s.View(ctx, func(tx store.Tx) error {
+		q := store.Query{Filter: map[string]string{"status": charging.Active}, Limit: 500}
+		for {
+			items, next, err := tx.Sessions().List(ctx, q)
+			if err != nil {
+				return err
+			}
+			n += len(items)
+			if next == "" {
+				return nil
+			}
+			q.Cursor = next
+		}
+	})
+	if err != nil {
+		return -1
+	}
+	return float64(n)
 }
 
 // Handler serves /metrics.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/evcs/evcs/internal/errs"
+	"github.com/evcs/evcs/internal/obs"
 	"github.com/evcs/evcs/internal/ocpp/ocppj"
 	"github.com/evcs/evcs/internal/ocpp/wsserver"
 )
@@ -34,8 +35,27 @@ type Table struct {
 	Routes map[string]Route
 }
 
-// Handle decodes and routes a CALL, and encodes the answer.
+// Handle decodes and routes a CALL, and encodes the answer. It counts and times every CALL
+// by action and result (evcs_ocpp_messages_total, evcs_ocpp_message_duration_seconds); an
+// action the version does not define is counted as "unknown", so a station cannot grow the
+// label set.
 func (t *Table) Handle(ctx context.Context, c *wsserver.Conn, action string, payload []byte) ([]byte, *ocppj.Error) {
+	start := time.Now()
+	out, err := t.handle(ctx, c, action, payload)
+	label, result := action, "ok"
+	if err != nil {
+		result = err.Kind.Code(c.Version())
+		if err.Kind == ocppj.NotImplemented {
+			label = "unknown"
+		}
+	}
+	proto := c.Version().Subprotocol()
+	obs.OCPPMessages.WithLabelValues(proto, label, result).Inc()
+	obs.OCPPMessageDuration.WithLabelValues(proto, label).Observe(time.Since(start).Seconds())
+	return out, err
+}
+
+func (t *Table) handle(ctx context.Context, c *wsserver.Conn, action string, payload []byte) ([]byte, *ocppj.Error) {
 	route, ok := t.Routes[action]
 	if !ok {
 		if _, derr := t.Decode(action, []byte("{}")); derr != nil && derr.Kind == ocppj.NotImplemented {
@@ -49,6 +69,9 @@ func (t *Table) Handle(ctx context.Context, c *wsserver.Conn, action string, pay
 	}
 	res, err := route(ctx, c, req)
 	if err != nil {
+		if errs.KindOf(err) == errs.Internal { // the station hears "internal error"; the log keeps why
+			c.Logger().ErrorContext(ctx, "handling a CALL failed", "action", action, "err", err)
+		}
 		return nil, callError(err)
 	}
 	out, err := json.Marshal(res)
