@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -13,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/evcs/evcs/internal/errs"
+	"github.com/evcs/evcs/internal/obs"
 	"github.com/evcs/evcs/internal/ocpp/ocppj"
 )
 
@@ -28,6 +31,9 @@ type Conn struct {
 	ctx       context.Context
 	cancel    context.CancelFunc
 	seq       atomic.Uint64
+	log       *slog.Logger // log with c.ctx (or a message's context): lines then name the station
+	limit     *bucket      // read loop only
+	throttled bool         // the last CALL was refused for the rate limit (log once per episode)
 
 	// The last replies sent, by message id: a CALL repeated on this connection gets the same
 	// answer without being handled twice.
@@ -40,14 +46,21 @@ type Conn struct {
 }
 
 func newConn(s *Server, ws *websocket.Conn, id string, p Protocol, remote string) *Conn {
-	c := &Conn{StationID: id, s: s, ws: ws, proto: p, remote: remote}
-	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c := &Conn{StationID: id, s: s, ws: ws, proto: p, remote: remote, log: s.log, limit: newBucket(s.rateLimit(), time.Now)}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	c.ctx, c.cancel = context.WithCancel(obs.WithLogAttrs(context.Background(), "station", id))
 	c.caller = ocppj.NewCaller(c.write, s.opts.CallTimeout, c.nextID)
 	return c
 }
 
 // Version is the connection's OCPP version.
 func (c *Conn) Version() ocppj.Version { return c.proto.Version() }
+
+// Logger is the server's logger; log with the connection's Context (or the context a handler
+// got), whose attributes name the station and the message (see obs.WithLogAttrs).
+func (c *Conn) Logger() *slog.Logger { return c.log }
 
 // Context ends when the connection closes.
 func (c *Conn) Context() context.Context { return c.ctx }
@@ -74,11 +87,15 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 func (c *Conn) serve() {
 	defer c.close(websocket.StatusNormalClosure, "")
 	v := c.Version()
+	connected := obs.OCPPConnected.WithLabelValues(v.Subprotocol())
+	connected.Inc()
+	defer connected.Dec()
 	for {
 		rctx, cancel := context.WithTimeout(c.ctx, c.s.opts.IdleTimeout)
 		typ, rd, err := c.ws.Reader(rctx)
 		if err != nil {
 			cancel()
+			c.readEnded(err)
 			return
 		}
 		buf := bufPool.Get().(*bytes.Buffer)
@@ -87,6 +104,7 @@ func (c *Conn) serve() {
 		cancel()
 		if err != nil {
 			bufPool.Put(buf)
+			c.readEnded(err)
 			return
 		}
 		if typ != websocket.MessageText {
@@ -100,26 +118,53 @@ func (c *Conn) serve() {
 	}
 }
 
+// readEnded logs why the read loop stopped. An oversized frame has already been answered by
+// the WebSocket library with close code 1009 (message too big).
+func (c *Conn) readEnded(err error) {
+	code := websocket.CloseStatus(err)
+	switch {
+	case c.ctx.Err() != nil: // closed by EVCS (replaced, shutdown)
+	case code == websocket.StatusNormalClosure || code == websocket.StatusGoingAway:
+		c.log.DebugContext(c.ctx, "station closed the connection", "code", int(code))
+	case errors.Is(err, websocket.ErrMessageTooBig) || code == websocket.StatusMessageTooBig:
+		c.log.WarnContext(c.ctx, "frame too large: connection closed", "limit_bytes", c.s.opts.MaxMessage)
+	default:
+		c.log.InfoContext(c.ctx, "connection read ended", "err", err.Error())
+	}
+}
+
 func (c *Conn) handleFrame(v ocppj.Version, frame []byte) {
 	m, perr := ocppj.DecodeVersion(v, frame)
+	limited := m.Type != ocppj.TypeCallResult && m.Type != ocppj.TypeCallError && m.Type != ocppj.TypeCallResultError
+	if limited && !c.limit.allow() {
+		c.refuse(v, m, perr)
+		return
+	}
 	if perr != nil {
+		obs.OCPPFrameErrors.WithLabelValues(v.Subprotocol(), perr.Kind.Code(v)).Inc()
 		if id, ok := ocppj.ErrorReply(v, m, perr); ok {
+			c.log.InfoContext(c.ctx, "bad frame", "message_id", id, "code", perr.Kind.Code(v), "err", perr.Msg)
 			_ = c.write(ocppj.AppendError(nil, id, perr.Kind.Code(v), perr.Msg, nil))
 		}
 		return
 	}
+	c.throttled = false
 	switch m.Type {
 	case ocppj.TypeCall:
 		if f := c.replay(m.ID); f != nil {
 			_ = c.write(f)
 			return
 		}
-		payload, herr := c.proto.Handle(c.ctx, c, m.Action, m.Payload)
+		ctx := obs.WithLogAttrs(c.ctx, "message_id", m.ID)
+		start := time.Now()
+		payload, herr := c.proto.Handle(ctx, c, m.Action, m.Payload)
 		var out []byte
 		if herr != nil {
 			out = ocppj.AppendError(nil, m.ID, herr.Kind.Code(v), herr.Msg, nil)
+			c.log.InfoContext(ctx, "call refused", "action", m.Action, "code", herr.Kind.Code(v), "err", herr.Msg)
 		} else {
 			out = ocppj.AppendResult(nil, m.ID, payload)
+			c.log.DebugContext(ctx, "call answered", "action", m.Action, "took", time.Since(start))
 		}
 		c.remember(m.ID, out)
 		_ = c.write(out)
@@ -128,8 +173,24 @@ func (c *Conn) handleFrame(v ocppj.Version, frame []byte) {
 		m.ErrorDetails = append(json.RawMessage(nil), m.ErrorDetails...)
 		c.caller.Deliver(m)
 	case ocppj.TypeSend:
-		_, _ = c.proto.Handle(c.ctx, c, m.Action, m.Payload) // SEND is never answered
+		_, _ = c.proto.Handle(obs.WithLogAttrs(c.ctx, "message_id", m.ID), c, m.Action, m.Payload) // SEND is never answered
 	}
+}
+
+// refuse answers a CALL over the rate limit with GenericError (see RateLimit) and drops
+// anything else. It logs once per episode of throttling, not per frame: a flood must not
+// become a flood of log lines.
+func (c *Conn) refuse(v ocppj.Version, m ocppj.Message, perr *ocppj.Error) {
+	obs.OCPPFrameErrors.WithLabelValues(v.Subprotocol(), "RateLimited").Inc()
+	if !c.throttled {
+		c.throttled = true
+		c.log.WarnContext(c.ctx, "station over its message rate limit: CALLs refused", "message_id", m.ID)
+	}
+	if perr != nil || m.Type != ocppj.TypeCall {
+		return
+	}
+	details := fmt.Appendf(nil, `{"reason":"RateLimited","retryAfterSeconds":%d}`, c.limit.retryAfter())
+	_ = c.write(ocppj.AppendError(nil, m.ID, ocppj.GenericError.Code(v), "rate limit exceeded: retry later", details))
 }
 
 func (c *Conn) replay(id string) []byte {
@@ -161,22 +222,32 @@ func (c *Conn) Call(ctx context.Context, action string, req any, res any) (json.
 	if err != nil {
 		return nil, errs.Wrap("encode "+action, err)
 	}
+	start := time.Now()
 	raw, err := c.caller.Call(ctx, action, payload)
+	obs.OCPPCallDuration.WithLabelValues(action).Observe(time.Since(start).Seconds())
 	if err != nil {
 		var ce *ocppj.CallError
+		result := "error"
+		defer func() { obs.OCPPCalls.WithLabelValues(action, result).Inc() }()
 		switch {
 		case errors.As(err, &ce):
+			result = "call_error"
 			return nil, errs.E(errs.Conflict, "station answered %s: %s", ce.Code, ce.Description)
 		case errors.Is(err, ocppj.ErrTimeout):
+			result = "timeout"
+			c.log.WarnContext(c.ctx, "station did not answer in time", "action", action)
 			return nil, errs.E(errs.Unavailable, "station did not answer %s in time", action)
 		case errors.Is(err, ocppj.ErrClosed):
+			result = "closed"
 			return nil, errs.E(errs.Unavailable, "station disconnected")
 		}
 		return nil, errs.Wrap(action, err)
 	}
 	if verr := c.proto.ValidateResponse(action, raw); verr != nil {
+		obs.OCPPCalls.WithLabelValues(action, "invalid").Inc()
 		return raw, errs.E(errs.Invalid, "station's %s answer breaks the schema: %s", action, verr.Msg)
 	}
+	obs.OCPPCalls.WithLabelValues(action, "ok").Inc()
 	if res != nil {
 		if err := json.Unmarshal(raw, res); err != nil {
 			return raw, errs.E(errs.Invalid, "station's %s answer: %v", action, err)
