@@ -123,7 +123,9 @@ type APIToken struct {
 	Role      string     `json:"role"`
 	Hash      string     `json:"-"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-	Status    string     `json:"status"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
+	// Scopes narrow the token below its role (see app.ScopeAllows); none = the whole role.
+	Scopes    []string  `json:"scopes,omitempty"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }

@@ -217,6 +217,7 @@ type APITokenInput struct {
 	Name      string     `json:"name" minLength:"1" maxLength:"100"`
 	Role      string     `json:"role,omitempty" enum:"viewer,operator,admin" doc:"at most the owner's role; default the owner's role"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Scopes    []string   `json:"scopes,omitempty" doc:"narrow the token below its role: AREA, AREA:read, * or *:read, AREA being the first path segment after /api/v1 (stations, sessions, …); none = the whole role"`
 }
 
 // NewAPIToken creates a token and returns it with its one-time plain value.
@@ -248,8 +249,11 @@ func (a *App) NewAPIToken(ctx context.Context, in APITokenInput) (*account.APITo
 		if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
 			return errs.Field("expires_at", "must be in the future")
 		}
+		if err := CheckScopes(in.Scopes, ActorFrom(ctx).Scopes); err != nil {
+			return err
+		}
 		plain = NewTokenValue()
-		t := account.APIToken{ID: ids.New("key"), UserID: u.ID, Name: in.Name, Role: role, Hash: tokenHash(plain), ExpiresAt: in.ExpiresAt, Status: account.Active, CreatedAt: now, UpdatedAt: now}
+		t := account.APIToken{ID: ids.New("key"), UserID: u.ID, Name: in.Name, Role: role, Hash: tokenHash(plain), ExpiresAt: in.ExpiresAt, Scopes: in.Scopes, Status: account.Active, CreatedAt: now, UpdatedAt: now}
 		if err := tx.APITokens().Create(ctx, &t); err != nil {
 			return err
 		}
@@ -308,7 +312,7 @@ func (a *App) Authenticate(ctx context.Context, bearer string) (Actor, error) {
 		if account.RoleRank(u.Role) < account.RoleRank(role) {
 			role = u.Role
 		}
-		act = Actor{UserID: u.ID, Role: role}
+		act = Actor{UserID: u.ID, Role: role, Scopes: t.Scopes}
 		return nil
 	})
 	return act, err

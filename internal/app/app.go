@@ -77,6 +77,7 @@ func (a *App) now() time.Time { return a.Clock.Now().UTC().Truncate(time.Microse
 type Actor struct {
 	UserID string
 	Role   string
+	Scopes []string // an API token's scopes (see ScopeAllows); nil = no narrowing
 }
 
 // System is the actor of changes EVCS makes by itself.

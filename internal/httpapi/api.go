@@ -159,9 +159,22 @@ func authMiddleware(api huma.API, a *app.App) func(huma.Context, func(huma.Conte
 			_ = huma.WriteErr(api, ctx, http.StatusForbidden, "requires role "+role)
 			return
 		}
+		if area := scopeArea(ctx.Operation().Path); !app.ScopeAllows(actor.Scopes, area, isRead(ctx.Operation().Method)) {
+			_ = huma.WriteErr(api, ctx, http.StatusForbidden, "the token's scopes do not cover "+ctx.Operation().Method+" "+area)
+			return
+		}
 		next(huma.WithContext(ctx, app.WithActor(ctx.Context(), actor)))
 	}
 }
+
+// scopeArea is an operation's area for token scopes: the first path segment after the prefix.
+func scopeArea(path string) string {
+	rest := strings.TrimPrefix(strings.TrimPrefix(path, Prefix), "/")
+	area, _, _ := strings.Cut(rest, "/")
+	return area
+}
+
+func isRead(method string) bool { return method == http.MethodGet || method == http.MethodHead }
 
 // actorCtx is a shorthand for tests and handlers.
 func actorCtx(ctx context.Context) app.Actor { return app.ActorFrom(ctx) }

@@ -35,8 +35,9 @@ type Options struct {
 	// SessionTTL is how long a login lasts at most (default 12h); IdleTimeout ends it earlier
 	// when unused (default 2h).
 	SessionTTL, IdleTimeout time.Duration
-	// Limiter, when set, is asked before every login attempt (rate limiting is a later issue:
-	// this is its seam). Nil allows every attempt.
+	// Limiter is asked before every login attempt and told its outcome. Nil takes
+	// NewLoginLimiter's defaults (an e-mail locked for 15 minutes after 5 wrong passwords in a
+	// row, a client address after 50 failures in 15 minutes); NoLoginLimit allows every attempt.
 	Limiter LoginLimiter
 	// PurchaserTopUpMethods are the top-up methods purchasers may use themselves, in order of
 	// preference; only those with a payment provider registered in the App are offered
@@ -82,6 +83,9 @@ func Mount(r chi.Router, a *app.App, opts ...Options) *Console {
 	}
 	if o.Debounce <= 0 {
 		o.Debounce = 250 * time.Millisecond
+	}
+	if o.Limiter == nil {
+		o.Limiter = NewLoginLimiter(LoginLimits{Now: a.Clock.Now})
 	}
 	c := &Console{app: a, opts: o, sessions: newSessionStore(o.SessionTTL, o.IdleTimeout), pages: parsePages(), closing: make(chan struct{})}
 	sub, _ := fs.Sub(assets, "static")
@@ -132,7 +136,8 @@ func (c *Console) serveStatic(w http.ResponseWriter, r *http.Request) {
 }
 
 // securityHeaders: no inline script or style is allowed (the pages have none), no framing, no
-// MIME sniffing, and pages are not cached (they hold balances and personal data).
+// MIME sniffing, no cross-origin window or resource sharing, no powerful browser features, and
+// pages are not cached (they hold balances and personal data).
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -140,6 +145,9 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
 		if r.TLS != nil {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
