@@ -22,10 +22,11 @@ type RateLimit struct {
 	Burst int     // bucket size: messages accepted back to back
 }
 
-// DefaultRateLimit is generous for a real station (a boot with many connectors, or the replay of
-// a queue of offline transaction messages, stays far below it) and stops a runaway or hostile
-// station from keeping the store busy.
-var DefaultRateLimit = RateLimit{Rate: 50, Burst: 500}
+// DefaultRateLimit is far above what a real station sends (a boot with many connectors, or the
+// replay of a queue of offline transaction messages, stays well below it) and above what the
+// closed-loop load tools (`evcs sim --load`, BenchmarkInbound) reach per station today, while
+// capping a runaway or hostile station at a few percent of a core instead of all of them.
+var DefaultRateLimit = RateLimit{Rate: 100, Burst: 1000}
 
 // limits holds SetRateLimit's choice per server.
 // TODO(wsserver): move to Options.RateLimit once server.go is free to edit.
