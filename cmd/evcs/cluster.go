@@ -71,6 +71,11 @@ func (m *Main) startCluster(ctx context.Context) error {
 		}
 	case "postgres":
 		opt.DSN = m.Cfg.DB
+		db := m.Store.SQL()
+		opt.Notify = func(ctx context.Context, channel, payload string) error {
+			_, err := db.ExecContext(ctx, "SELECT pg_notify($1, $2)", channel, payload)
+			return err
+		}
 	}
 	c := cluster.New(m.Store, m.OCPP, opt)
 	if err := c.Start(ctx); err != nil {

@@ -45,7 +45,10 @@ type Options struct {
 	// CallTimeout is how long a station may take to answer a command (the OCPP call timeout);
 	// a relayed command waits this long plus a margin for the owner node.
 	CallTimeout time.Duration
-	Log         *slog.Logger
+	// Notify, when set, sends a notification by itself (autocommit); relayed commands use it
+	// instead of a transaction of their own, one round trip instead of three.
+	Notify func(ctx context.Context, channel, payload string) error
+	Log    *slog.Logger
 }
 
 // Local is this node's OCPP server, as the cluster needs it.
@@ -471,6 +474,16 @@ func (c *Cluster) handleWire(w wire) {
 	case "req":
 		c.wg.Add(1)
 		go func() { defer c.wg.Done(); c.serveRequest(w) }()
+	case "ack":
+		c.mu.Lock()
+		ch, ok := c.pending[w.ID]
+		c.mu.Unlock()
+		if ok {
+			select {
+			case ch <- w:
+			default:
+			}
+		}
 	case "res":
 		c.mu.Lock()
 		ch, ok := c.pending[w.ID]

@@ -10,7 +10,7 @@ import (
 	"github.com/evcs/evcs/internal/store"
 )
 
-// wire is a relayed command ("req") or its result ("res") on a node's channel. A message too
+// wire is a relayed command ("req"), its receipt ("ack") or its result ("res") on a node's channel. A message too
 // large for a notification travels as a reference to its body in the store.
 type wire struct {
 	T       string              `json:"t,omitempty"`
@@ -46,7 +46,7 @@ func (c *Cluster) Command(ctx context.Context, stationID string, req app.Command
 		wait = min(wait, time.Until(dl))
 	}
 	w := wire{T: "req", ID: newID(), From: c.selfCh, Station: stationID, Req: &req, Wait: wait.Milliseconds()}
-	ch := make(chan wire, 1)
+	ch := make(chan wire, 2)
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -60,22 +60,37 @@ func (c *Cluster) Command(ctx context.Context, stationID string, req app.Command
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
-	select {
-	case res, ok := <-ch:
-		if !ok {
-			return "", nil, "", errs.E(errs.Unavailable, "this node is leaving the cluster")
+	// The owner acknowledges at once: a node that died within its lease is found out in
+	// ackTimeout, not after the whole call timeout.
+	ack := time.NewTimer(min(ackTimeout, wait))
+	defer ack.Stop()
+	for {
+		select {
+		case res, ok := <-ch:
+			if !ok {
+				return "", nil, "", errs.E(errs.Unavailable, "this node is leaving the cluster")
+			}
+			if res.T == "ack" {
+				ack.Stop()
+				continue
+			}
+			var err error
+			if res.Err != "" {
+				err = &errs.Error{Kind: res.Kind, Msg: res.Err}
+			}
+			return res.Action, res.Result, res.Status, err
+		case <-ack.C:
+			return "", nil, "", errs.E(errs.Unavailable, "node %s holding station %s does not answer", node, stationID)
+		case <-ctx.Done():
+			return "", nil, "", errs.E(errs.Unavailable, "station %s on node %s: %v", stationID, node, ctx.Err())
+		case <-t.C:
+			return "", nil, "", errs.E(errs.Unavailable, "node %s holding station %s did not answer", node, stationID)
 		}
-		var err error
-		if res.Err != "" {
-			err = &errs.Error{Kind: res.Kind, Msg: res.Err}
-		}
-		return res.Action, res.Result, res.Status, err
-	case <-ctx.Done():
-		return "", nil, "", errs.E(errs.Unavailable, "station %s on node %s: %v", stationID, node, ctx.Err())
-	case <-t.C:
-		return "", nil, "", errs.E(errs.Unavailable, "node %s holding station %s did not answer", node, stationID)
 	}
 }
+
+// ackTimeout bounds the wait for the owner node's acknowledgement of a relayed command.
+const ackTimeout = 2 * time.Second
 
 func (c *Cluster) lookupStore(ctx context.Context, stationID string) (string, bool) {
 	var ps []store.Presence
@@ -91,6 +106,9 @@ func (c *Cluster) send(ctx context.Context, channel string, w wire) error {
 	b, err := json.Marshal(w)
 	if err != nil {
 		return err
+	}
+	if len(b) <= maxPayload && c.opt.Notify != nil {
+		return c.opt.Notify(ctx, channel, string(b)) // one round trip, no transaction around it
 	}
 	return c.st.InTx(ctx, func(tx store.Tx) error {
 		if len(b) <= maxPayload {
@@ -113,6 +131,24 @@ func (c *Cluster) serveRequest(w wire) {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, wait)
 	defer cancel()
+	// A command that takes a while is acknowledged, so the caller keeps waiting; most answer
+	// before and need no second notification.
+	finished := make(chan struct{})
+	defer close(finished)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		t := time.NewTimer(ackTimeout / 4)
+		defer t.Stop()
+		select {
+		case <-finished:
+			return
+		case <-t.C:
+		}
+		if err := c.send(ctx, w.From, wire{T: "ack", ID: w.ID}); err != nil && c.ctx.Err() == nil {
+			c.log.Warn("cluster: relay ack", "station", w.Station, "err", err)
+		}
+	}()
 	res := wire{T: "res", ID: w.ID}
 	var err error
 	switch {
