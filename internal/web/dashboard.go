@@ -104,6 +104,13 @@ func (c *Console) snapshot(ctx context.Context) (*Snapshot, error) {
 	snap := &Snapshot{At: now.UTC().Format(time.RFC3339), Alarms: []AlarmRow{}, Stations: []StationRow{}, Sites: []SitePower{}}
 	revenue := map[string]int64{}
 	err := c.app.Store.View(ctx, func(tx store.Tx) error {
+		open, err := tx.Monitor().OpenAlarms(ctx)
+		if err != nil {
+			return err
+		}
+		for _, al := range open {
+			snap.Alarms = append(snap.Alarms, AlarmRow{ID: al.ID, Severity: al.Severity, Source: al.Source, Text: al.Message})
+		}
 		sites := map[string]*SitePower{}
 		var order []string
 		if err := eachPage(ctx, tx.Sites(), store.Query{}, func(s *asset.Site) {

@@ -45,6 +45,12 @@
     if (stations) {
       stations.replaceChildren.apply(stations, snap.stations.map(stationRow));
     }
+    var alarms = document.getElementById("alarms");
+    if (alarms && snap.alarms) {
+      var items = snap.alarms.map(function (a) { return el("li", "sev-" + a.Severity, a.Severity + " " + a.Source + ": " + a.Text); });
+      if (items.length === 0) items = [el("li", "muted", "No open alarms.")];
+      alarms.replaceChildren.apply(alarms, items);
+    }
     snap.sites.forEach(function (s) {
       var row = document.querySelector('tr[data-site="' + CSS.escape(s.id) + '"]');
       if (!row) return;
