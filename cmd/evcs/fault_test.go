@@ -380,7 +380,9 @@ func TestFaultReconnectStorm(t *testing.T) {
 		o = storetest.Openers()[1]
 	}
 	t.Run(o.Name, func(t *testing.T) {
-		s := startMain(t, o.DSN(t))
+		// EVCS in a process of its own: 10,000 sockets on each side do not share one file limit.
+		node := startNode(t, o.DSN(t))
+		s := node.api()
 		provision(t, s, "ST-", "TAG-ST", n)
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
@@ -391,7 +393,7 @@ func TestFaultReconnectStorm(t *testing.T) {
 		t0 := time.Now()
 		for i := range n {
 			v := []ocppj.Version{ocppj.V16, ocppj.V201, ocppj.V21}[i%3]
-			cfg := sim.Config{URL: s.wsURL(), Protocol: v, EVSEs: 1, CallTimeout: 30 * time.Second, BackoffMin: 100 * time.Millisecond,
+			cfg := sim.Config{URL: node.wsURL(), Protocol: v, EVSEs: 1, CallTimeout: 30 * time.Second, BackoffMin: 100 * time.Millisecond,
 				BackoffMax: 2 * time.Second, Seed: int64(i + 1), OnFrame: func(_ string, out bool, frame []byte) {
 					if out && json.Valid(frame) && len(frame) > 0 && containsBoot(frame) {
 						connects.Add(1)
