@@ -26,7 +26,7 @@ TOKEN=load-run-admin-token-0123456789
 max=0; for n in "$@"; do [ "$n" -gt "$max" ] && max=$n; done
 
 ulimit -n 65535 2>/dev/null || true
-"$EVCS" serve --listen "$ADDR" --db "$DB" --admin-token "$TOKEN" --log-level warn --log-format text >/dev/null 2>&1 &
+"$EVCS" serve --listen "$ADDR" --db "$DB" --admin-token "$TOKEN" --ocpp-rate-limit off --log-level warn --log-format text >/dev/null 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "http://$ADDR/readyz" >/dev/null && break; sleep 0.1; done

@@ -68,7 +68,9 @@ func (m *Main) Start(ctx context.Context) error {
 	m.Store = s
 	m.App = app.New(obs.InstrumentStore(s), nil, m.Log) // timed transactions, counted ledger postings (/metrics)
 	m.App.Settings = app.Settings{HeartbeatInterval: m.Cfg.Heartbeat, MinBalance: m.Cfg.MinBalance, HoldAmount: m.Cfg.HoldAmount}
-	m.OCPP = wsserver.New(m.App, wsserver.Options{CallTimeout: m.Cfg.CallTimeout}, csms21.New(m.App), csms201.New(m.App), csms16.New(m.App))
+	rate, burst, _ := m.Cfg.OCPPRateLimit() // checked by Config.Check
+	m.OCPP = wsserver.New(m.App, wsserver.Options{CallTimeout: m.Cfg.CallTimeout, RateLimit: wsserver.RateLimit{Rate: rate, Burst: burst}},
+		csms21.New(m.App), csms201.New(m.App), csms16.New(m.App))
 	m.App.Commander = m.OCPP
 	if m.Cfg.AdminToken != "" {
 		if err := m.App.EnsureAdminToken(ctx, m.Cfg.AdminToken); err != nil {

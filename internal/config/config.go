@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,7 @@ type Config struct {
 	MinBalance  string
 	HoldAmount  string
 	AlarmHook   string
+	OCPPRate    string
 }
 
 // DefaultDB is the embedded default store.
@@ -52,6 +54,7 @@ func Bind(fs *pflag.FlagSet, c *Config) {
 	fs.DurationVar(&c.Heartbeat, "heartbeat-interval", 300*time.Second, "heartbeat interval given to stations at boot")
 	fs.StringVar(&c.MinBalance, "min-balance", "0", "prepaid accounts at or below this balance are refused at Authorize (NoCredit)")
 	fs.StringVar(&c.HoldAmount, "hold-amount", "20", "funds held from a prepaid account when a session starts (released at the end)")
+	fs.StringVar(&c.OCPPRate, "ocpp-rate-limit", "100/1000", "messages per second per station, and the burst, as RATE/BURST, or off; more is answered GenericError (RateLimited)")
 	fs.StringVar(&c.AlarmHook, "alarm-webhook", "", "URL every alarm change is POSTed to as JSON (raised, acknowledged, cleared)")
 }
 
@@ -128,8 +131,28 @@ func (c *Config) Check() error {
 			return fmt.Errorf("--alarm-webhook %q: an http(s) URL is needed", c.AlarmHook)
 		}
 	}
+	if _, _, err := c.OCPPRateLimit(); err != nil {
+		return err
+	}
 	if c.Listen == "" {
 		return fmt.Errorf("--listen is empty")
 	}
 	return nil
+}
+
+// OCPPRateLimit parses --ocpp-rate-limit: RATE/BURST, or "off" (rate -1).
+func (c *Config) OCPPRateLimit() (rate float64, burst int, err error) {
+	if c.OCPPRate == "" || c.OCPPRate == "off" {
+		if c.OCPPRate == "off" {
+			return -1, 0, nil
+		}
+		return 0, 0, nil
+	}
+	r, b, ok := strings.Cut(c.OCPPRate, "/")
+	rf, err1 := strconv.ParseFloat(r, 64)
+	bi, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || rf <= 0 || bi < 1 {
+		return 0, 0, fmt.Errorf("--ocpp-rate-limit %q: use RATE/BURST (e.g. 100/1000) or off", c.OCPPRate)
+	}
+	return rf, bi, nil
 }

@@ -59,11 +59,24 @@ func TestCheck(t *testing.T) {
 		func(c *Config) { c.TLSCert = "a.pem" },
 		func(c *Config) { c.ClientCA = "ca.pem" },
 		func(c *Config) { c.Heartbeat = 0 },
+		func(c *Config) { c.OCPPRate = "fast" },
+		func(c *Config) { c.OCPPRate = "0/10" },
+		func(c *Config) { c.AlarmHook = "ftp://x" },
 	} {
 		bad := c
 		mut(&bad)
 		if bad.Check() == nil {
 			t.Errorf("%+v passed Check", bad)
+		}
+	}
+}
+
+func TestOCPPRateLimit(t *testing.T) {
+	for in, want := range map[string][2]float64{"100/1000": {100, 1000}, "off": {-1, 0}, "2.5/10": {2.5, 10}} {
+		c := Config{OCPPRate: in}
+		r, b, err := c.OCPPRateLimit()
+		if err != nil || r != want[0] || float64(b) != want[1] {
+			t.Errorf("%q = %v/%d %v, want %v", in, r, b, err, want)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package wsserver
 
 import (
-	"sync"
 	"time"
 )
 
@@ -28,19 +27,13 @@ type RateLimit struct {
 // capping a runaway or hostile station at a few percent of a core instead of all of them.
 var DefaultRateLimit = RateLimit{Rate: 100, Burst: 1000}
 
-// limits holds SetRateLimit's choice per server.
-// TODO(wsserver): move to Options.RateLimit once server.go is free to edit.
-var limits sync.Map // *Server → RateLimit
-
-// SetRateLimit sets the per-station limit for connections accepted from now on (zero value:
-// DefaultRateLimit). Call it before serving.
-func (s *Server) SetRateLimit(l RateLimit) { limits.Store(s, l) }
+// SetRateLimit sets the per-station limit (zero value: DefaultRateLimit), like
+// Options.RateLimit. Call it before serving.
+func (s *Server) SetRateLimit(l RateLimit) { s.opts.RateLimit = l }
 
 func (s *Server) rateLimit() RateLimit {
-	if v, ok := limits.Load(s); ok {
-		if l := v.(RateLimit); l.Rate != 0 || l.Burst != 0 {
-			return l
-		}
+	if l := s.opts.RateLimit; l.Rate != 0 || l.Burst != 0 {
+		return l
 	}
 	return DefaultRateLimit
 }

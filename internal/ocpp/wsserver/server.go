@@ -41,6 +41,7 @@ type Options struct {
 	CallTimeout time.Duration // a call to a station waits this long for its answer
 	IdleTimeout time.Duration // a connection silent this long is closed
 	MaxMessage  int64         // largest frame accepted
+	RateLimit   RateLimit     // per-station message rate (zero value: DefaultRateLimit; Rate < 0: off)
 }
 
 // Server is the OCPP endpoint.
