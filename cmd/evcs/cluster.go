@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,6 +81,7 @@ func (m *Main) startCluster(ctx context.Context) error {
 		return err
 	}
 	m.OCPP.SetPeers(c)
+	m.App.Leader = c.Leader // alarm sweeps, device polls and site load allocation run on one node
 	clusters.Store(m, c)
 	m.Log.Info("cluster node", "node", id, "lease", c.Lease().String(), "store", m.Store.Dialect())
 	return nil
@@ -96,17 +96,10 @@ func stopCluster(m *Main) {
 // nodeSeq tells apart the nodes of one process (tests run several Mains).
 var nodeSeq atomic.Int64
 
-// nodeSettings reads --node-id and --node-lease. They are read by name so that this file
-// builds before config.Config has them; the default id is hostname-pid (-n for the n-th Main
-// of a process).
+// nodeSettings reads --node-id and --node-lease; the default id is hostname-pid (-n for the
+// n-th Main of a process).
 func nodeSettings(cfg config.Config) (id string, lease time.Duration) {
-	v := reflect.ValueOf(cfg)
-	if f := v.FieldByName("NodeID"); f.IsValid() && f.Kind() == reflect.String {
-		id = f.String()
-	}
-	if f := v.FieldByName("NodeLease"); f.IsValid() && f.Type() == reflect.TypeFor[time.Duration]() {
-		lease = time.Duration(f.Int())
-	}
+	id, lease = cfg.NodeID, cfg.NodeLease
 	if id == "" {
 		host, _ := os.Hostname()
 		if host == "" {

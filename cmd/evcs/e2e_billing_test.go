@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evcs/evcs/internal/app"
 	"github.com/evcs/evcs/internal/charging"
 	"github.com/evcs/evcs/internal/ocpp/ocppj"
 	"github.com/evcs/evcs/internal/sim"
@@ -166,27 +167,31 @@ func TestSessionStoppedWhenBalanceRunsOut(t *testing.T) {
 		if _, err := st.StartCharging(ctx, 1, "TAG-LOW"); err != nil {
 			t.Fatal(err)
 		}
+		var ended *charging.Session
 		requested := false
-		for i := 0; i < 20 && !requested; i++ {
+		see := func(ev app.Event) {
+			requested = requested || ev.Kind == "session.stop_requested"
+			if ses, ok := ev.Data.(*charging.Session); ok && ev.Kind == "session.ended" && ev.StationID == "LOW-201" {
+				ended = ses
+			}
+		}
+		for i := 0; i < 20 && !requested && ended == nil; i++ {
 			if _, err := st.SendMeterValues(ctx, 1); err != nil {
 				break // the station may already have stopped on EVCS's request
 			}
 			for drained := false; !drained; {
 				select {
 				case ev := <-events:
-					requested = requested || ev.Kind == "session.stop_requested"
+					see(ev)
 				default:
 					drained = true
 				}
 			}
 		}
-		var ended *charging.Session
 		for ended == nil {
 			select {
 			case ev := <-events:
-				if ses, ok := ev.Data.(*charging.Session); ok && ev.Kind == "session.ended" && ev.StationID == "LOW-201" {
-					ended = ses
-				}
+				see(ev)
 			case <-ctx.Done():
 				t.Fatal("the session was not stopped by EVCS")
 			}

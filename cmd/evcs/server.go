@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -37,12 +38,15 @@ type Main struct {
 	App   *app.App
 	OCPP  *wsserver.Server
 
-	scheme   string
-	stopDemo context.CancelFunc
-	demoDone chan struct{}
-	srv      *http.Server
-	ln       net.Listener
-	done     chan error
+	scheme string
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+	stopDemo     context.CancelFunc
+	demoDone     chan struct{}
+	srv          *http.Server
+	ln           net.Listener
+	done         chan error
 }
 
 // Start opens the store (applying migrations), wires everything and starts listening.
@@ -72,6 +76,10 @@ func (m *Main) Start(ctx context.Context) error {
 	m.OCPP = wsserver.New(m.App, wsserver.Options{CallTimeout: m.Cfg.CallTimeout, RateLimit: wsserver.RateLimit{Rate: rate, Burst: burst}},
 		csms21.New(m.App), csms201.New(m.App), csms16.New(m.App))
 	m.App.Commander = m.OCPP
+	if err := m.startCluster(ctx); err != nil {
+		s.Close()
+		return err
+	}
 	if m.Cfg.AdminToken != "" {
 		if err := m.App.EnsureAdminToken(ctx, m.Cfg.AdminToken); err != nil {
 			s.Close()
@@ -152,17 +160,30 @@ func (m *Main) Handler() http.Handler {
 // mounts lets other files of this package add routes (OCPP, console).
 var mounts []func(*Main, chi.Router)
 
+// maxImport is the body limit of bulk imports: a file of tens of thousands of rows.
+const maxImport = 64 << 20
+
 func maxBody(n int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			r.Body = http.MaxBytesReader(w, r.Body, n)
+			limit := n
+			if r.URL.Path == httpapi.Prefix+"/imports" {
+				limit = maxImport
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			next.ServeHTTP(w, r)
 		})
 	}
 }
 
 // Shutdown stops accepting, lets in-flight requests finish (up to ctx), and closes the store.
+// Calling it again returns the first call's result.
 func (m *Main) Shutdown(ctx context.Context) error {
+	m.shutdownOnce.Do(func() { m.shutdownErr = m.shutdown(ctx) })
+	return m.shutdownErr
+}
+
+func (m *Main) shutdown(ctx context.Context) error {
 	var err error
 	if m.stopDemo != nil {
 		m.stopDemo()

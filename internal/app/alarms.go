@@ -195,6 +195,9 @@ func (m *AlarmMonitor) mark(stationID string, connected bool, at time.Time) {
 // many heartbeat intervals, and battery health. now is the time judged at (tests pass a
 // later one instead of waiting).
 func (m *AlarmMonitor) Sweep(ctx context.Context, now time.Time) error {
+	if !m.a.leads(ctx, "alarms.sweep") {
+		return nil // another node sweeps
+	}
 	if err := m.reload(ctx); err != nil {
 		return err
 	}

@@ -38,6 +38,8 @@ type App struct {
 	SessionEnded []func(ctx context.Context, tx store.Tx, s *charging.Session) error
 	// Bus carries events to live views.
 	Bus *Bus
+	// Leader reports whether this node runs a cluster-wide job now (nil: a single node, always).
+	Leader func(ctx context.Context, job string) bool
 }
 
 // Settings tune station operation.
@@ -105,4 +107,9 @@ func require(ctx context.Context, role string) error {
 		return errs.E(errs.Forbidden, "requires role %s", role)
 	}
 	return nil
+}
+
+// leads reports whether this node runs job now.
+func (a *App) leads(ctx context.Context, job string) bool {
+	return a.Leader == nil || a.Leader(ctx, job)
 }

@@ -30,6 +30,9 @@ const pollConcurrency = 8
 // now, and judges them: power quality (THD, power factor), the load of the node a meter
 // measures, and whether the device answers at all.
 func (m *AlarmMonitor) PollDevices(ctx context.Context, now time.Time) (PollResult, error) {
+	if !m.a.leads(ctx, "devices.poll") {
+		return PollResult{}, nil // another node polls
+	}
 	if m.Reader == nil {
 		return PollResult{}, errs.E(errs.Unavailable, "no device reader")
 	}

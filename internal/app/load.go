@@ -376,7 +376,8 @@ func (m *LoadManager) run(ctx context.Context, siteID string, force bool) (*Site
 	if err != nil {
 		return nil, err
 	}
-	if t.limited {
+	// Every node may compute a site's allocation (the API shows it); one node pushes it.
+	if t.limited && (force || m.a.leads(ctx, "load.site."+siteID)) {
 		m.push(ctx, snap, sessions, force)
 	}
 	m.mu.Lock()

@@ -33,6 +33,8 @@ type Config struct {
 	HoldAmount  string
 	AlarmHook   string
 	OCPPRate    string
+	NodeID      string
+	NodeLease   time.Duration
 }
 
 // DefaultDB is the embedded default store.
@@ -55,6 +57,8 @@ func Bind(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.MinBalance, "min-balance", "0", "prepaid accounts at or below this balance are refused at Authorize (NoCredit)")
 	fs.StringVar(&c.HoldAmount, "hold-amount", "20", "funds held from a prepaid account when a session starts (released at the end)")
 	fs.StringVar(&c.OCPPRate, "ocpp-rate-limit", "100/1000", "messages per second per station, and the burst, as RATE/BURST, or off; more is answered GenericError (RateLimited)")
+	fs.StringVar(&c.NodeID, "node-id", "", "this node's identity in a cluster (default: hostname-pid)")
+	fs.DurationVar(&c.NodeLease, "node-lease", 10*time.Second, "a node silent this long is dead: its stations read offline and its jobs move to another node")
 	fs.StringVar(&c.AlarmHook, "alarm-webhook", "", "URL every alarm change is POSTed to as JSON (raised, acknowledged, cleared)")
 }
 
@@ -130,6 +134,9 @@ func (c *Config) Check() error {
 		if u, err := url.Parse(c.AlarmHook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("--alarm-webhook %q: an http(s) URL is needed", c.AlarmHook)
 		}
+	}
+	if c.NodeLease != 0 && c.NodeLease < time.Second {
+		return fmt.Errorf("--node-lease must be at least 1s")
 	}
 	if _, _, err := c.OCPPRateLimit(); err != nil {
 		return err

@@ -49,6 +49,7 @@ func Mount(r chi.Router, a *app.App, version string) huma.API {
 	registerAlarms(api, a)
 	registerLoad(api, a)
 	registerReports(api, a)
+	registerImports(api, a)
 	return api
 }
 
