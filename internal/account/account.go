@@ -129,3 +129,18 @@ type APIToken struct {
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
+
+// GroupFields are the writable fields of a purchaser group.
+type GroupFields struct {
+	ID       string `json:"id,omitempty" doc:"the group id purchasers carry as group_id (on create)" maxLength:"64"`
+	Name     string `json:"name" minLength:"1" maxLength:"200"`
+	TariffID string `json:"tariff_id,omitempty" doc:"the group's tariff: overrides EVSE, station and site tariffs for its members (a token's own tariff still wins)"`
+}
+
+// Group is a purchaser group (a fleet, a company, a residents' association).
+type Group struct {
+	GroupFields
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}

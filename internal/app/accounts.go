@@ -352,3 +352,29 @@ func (a *App) EnsureAdminToken(ctx context.Context, token string) error {
 		return a.record(WithActor(ctx, System), tx, "create", "api_token", t.ID, nil, t)
 	})
 }
+
+// Groups is the purchaser-group resource. Its id is the group_id purchasers carry.
+var Groups = &Resource[account.Group, account.GroupFields]{
+	Name: "purchaser_group", WriteRole: account.RoleOperator,
+	Repo:    func(tx store.Tx) store.Repo[account.Group] { return tx.Groups() },
+	Input:   func(v *account.Group) account.GroupFields { return v.GroupFields },
+	Meta:    func(v *account.Group) (*string, *string, *time.Time) { return &v.ID, &v.Status, &v.UpdatedAt },
+	InputID: func(in account.GroupFields) string { return in.ID },
+	Build: func(ctx context.Context, tx store.Tx, in account.GroupFields, old *account.Group, id string, now time.Time) (*account.Group, error) {
+		if old == nil && (strings.TrimSpace(in.ID) == "" || len(in.ID) > 64) {
+			return nil, errs.Field("id", "is required (1 to 64 characters): the group_id purchasers carry")
+		}
+		if old != nil && in.ID != "" && in.ID != old.ID {
+			return nil, errs.Field("id", "the id of a group cannot change")
+		}
+		if strings.TrimSpace(in.Name) == "" {
+			return nil, errs.Field("name", "is required")
+		}
+		if err := mustTariff(ctx, tx, "tariff_id", in.TariffID); err != nil {
+			return nil, err
+		}
+		v := newOrCopy(old, func() *account.Group { return &account.Group{Status: account.Active, CreatedAt: now} })
+		v.GroupFields, v.ID, v.UpdatedAt = in, id, now
+		return v, nil
+	},
+}

@@ -36,8 +36,8 @@ func tariffVersion(ctx context.Context, tx store.Tx, id string, version int) (*b
 	return &t, nil
 }
 
-// startBilling fixes the tariff a session is rated by (driver token, else EVSE, else station,
-// else the site's default: the version in force now) and holds funds from a prepaid account.
+// startBilling fixes the tariff a session is rated by (driver token, else the purchaser's group,
+// else EVSE, else station, else the site's default: the version in force now) and holds funds from a prepaid account.
 // It runs in the transaction that opens the session.
 func (a *App) startBilling(ctx context.Context, tx store.Tx, s *charging.Session) error {
 	st, err := tx.Stations().Get(ctx, s.StationID)
@@ -47,7 +47,7 @@ func (a *App) startBilling(ctx context.Context, tx store.Tx, s *charging.Session
 	candidates := []string{}
 	if s.IdToken != "" {
 		if tok, err := tx.IdTokens().GetBy(ctx, "uid", s.IdToken); err == nil {
-			candidates = append(candidates, tok.TariffID)
+			candidates = append(candidates, tok.TariffID, groupTariff(ctx, tx, tok.AccountID))
 		}
 	}
 	if evses, _, err := tx.EVSEs().List(ctx, store.Query{Filter: map[string]string{"station_id": s.StationID, "evse_no": itoa(s.EVSENo)}, Limit: 1}); err == nil && len(evses) == 1 {
@@ -244,4 +244,21 @@ func (a *App) stopForCredit(s *charging.Session) {
 		a.Log.Warn("could not stop session for credit", "session", s.ID, "err", err)
 	}
 	a.Bus.Publish(Event{Kind: "session.stop_requested", StationID: s.StationID, Data: s})
+}
+
+// groupTariff is the tariff of the group the account's purchaser belongs to, if any.
+func groupTariff(ctx context.Context, tx store.Tx, accountID string) string {
+	acc, err := tx.Accounts().Get(ctx, accountID)
+	if err != nil || acc.UserID == "" {
+		return ""
+	}
+	u, err := tx.Users().Get(ctx, acc.UserID)
+	if err != nil || u.GroupID == "" {
+		return ""
+	}
+	g, err := tx.Groups().Get(ctx, u.GroupID)
+	if err != nil || g.Status != account.Active {
+		return ""
+	}
+	return g.TariffID
 }

@@ -66,6 +66,7 @@ func registerMasterData(api huma.API, a *app.App) {
 	registerCRUD(api, a, app.Users, crudSpec{path: "/users", name: "user", plural: "users", tag: "Purchasers and users", filters: []string{"email", "role", "group_id", "name"}}, same[account.User])
 	registerCRUD(api, a, app.Accounts, crudSpec{path: "/accounts", name: "account", plural: "accounts", tag: "Accounts", filters: []string{"user_id", "currency"}, noCreate: true}, accountView(a))
 	registerCRUD(api, a, app.IdTokens, crudSpec{path: "/id-tokens", name: "id-token", plural: "id-tokens", tag: "Id tokens", filters: []string{"uid", "account_id", "group_id"}}, same[account.IdToken])
+	registerCRUD(api, a, app.Groups, crudSpec{path: "/purchaser-groups", name: "purchaser-group", plural: "purchaser-groups", tag: "Purchasers and users", filters: []string{"name", "tariff_id"}}, same[account.Group])
 	registerCRUD(api, a, app.Vehicles, crudSpec{path: "/vehicles", name: "vehicle", plural: "vehicles", tag: "Vehicles", filters: []string{"owner_id", "vin", "plate"}}, same[account.Vehicle])
 	registerCRUD(api, a, app.APITokens, crudSpec{path: "/api-tokens", name: "api-token", plural: "api-tokens", tag: "API tokens", filters: []string{"user_id"}, noCreate: true}, same[account.APIToken])
 	registerCRUD(api, a, auditResource, crudSpec{path: "/audit", name: "audit-event", plural: "audit-events", tag: "Audit", filters: []string{"actor", "entity", "entity_id"}, noWrite: true}, same[audit.Event])

@@ -70,6 +70,7 @@ type Tx interface {
 	IdTokens() Repo[account.IdToken]
 	Vehicles() Repo[account.Vehicle]
 	APITokens() Repo[account.APIToken]
+	Groups() Repo[account.Group]
 	Audit() Repo[audit.Event]
 
 	Sessions() Repo[charging.Session]
