@@ -8,7 +8,6 @@ import (
 
 	"github.com/evcs/evcs/internal/monitor"
 	"github.com/evcs/evcs/internal/ocpp/ocppj"
-	"github.com/evcs/evcs/internal/sim"
 )
 
 // TestConsoleShowsAlarms: a connector reported Faulted raises an alarm, and the operator's
@@ -25,17 +24,7 @@ func TestConsoleShowsAlarms(t *testing.T) {
 		defer unsub()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		st, err := sim.NewStation(simConfig(s, ocppj.V16, "TAG-AL"), "AL-1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		if err := st.Connect(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.Boot(ctx); err != nil {
-			t.Fatal(err)
-		}
+		st := s.bootedStation(ctx, ocppj.V16, "AL-1", "TAG-AL")
 		if _, err := st.Call(ctx, "StatusNotification", map[string]any{"connectorId": 1, "status": "Faulted", "errorCode": "GroundFailure",
 			"timestamp": time.Now().UTC().Format(time.RFC3339)}); err != nil {
 			t.Fatal(err)

@@ -362,6 +362,17 @@ func findBrowser() string {
 	return ""
 }
 
+// browserAllocator starts headless Chromium as this machine allows it: no sandbox (root), and
+// no background networking (the network is closed; Chromium would retry endlessly).
+func browserAllocator(t *testing.T, exe string) (context.Context, context.CancelFunc) {
+	return chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exe), chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900))
+}
+
 // TestConsoleBrowser signs in through the form, watches the dashboard update live as a
 // simulated station charges, stops the session from the station page, tops up from the account
 // page, and writes screenshots of the dashboard and the session page to docs/img.
@@ -377,12 +388,7 @@ func TestConsoleBrowser(t *testing.T) {
 	s.must(200, "PATCH", "/api/v1/sites/"+sites.Items[0]["id"].(string), obj{"grid_limit_kw": 50}, nil)
 	s.user("operator", "op@example.com")
 
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe), chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900))
+	actx, cancelAlloc := browserAllocator(t, exe)
 	defer cancelAlloc()
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	defer cancelBrowser()

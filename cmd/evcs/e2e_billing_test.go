@@ -79,17 +79,7 @@ func TestPrepaidChargingBilledToTheCent(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		st, err := sim.NewStation(simConfig(s, ocppj.V16, "TAG-BILL"), "BILL-16")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		if err := st.Connect(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.Boot(ctx); err != nil {
-			t.Fatal(err)
-		}
+		st := s.bootedStation(ctx, ocppj.V16, "BILL-16", "TAG-BILL")
 		call := func(action string, payload obj) obj {
 			raw, err := st.Call(ctx, action, payload)
 			if err != nil {

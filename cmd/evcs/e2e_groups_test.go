@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/evcs/evcs/internal/ocpp/ocppj"
-	"github.com/evcs/evcs/internal/sim"
 )
 
 // TestGroupTariff: a purchaser group's tariff rates its members' sessions instead of the site's
@@ -39,17 +38,7 @@ func TestGroupTariff(t *testing.T) {
 
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		st, err := sim.NewStation(simConfig(s, ocppj.V16, "TAG-FLEET"), "GRP-1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		if err := st.Connect(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.Boot(ctx); err != nil {
-			t.Fatal(err)
-		}
+		st := s.bootedStation(ctx, ocppj.V16, "GRP-1", "TAG-FLEET")
 		for tag, want := range map[string]any{"TAG-FLEET": fleet["id"], "TAG-OWN": own["id"]} {
 			raw, err := st.Call(ctx, "StartTransaction", obj{"connectorId": 1, "idTag": tag, "meterStart": 0, "timestamp": time.Now().UTC().Format(time.RFC3339)})
 			if err != nil {

@@ -35,6 +35,24 @@ func simConfig(s *testServer, v ocppj.Version, tag string) sim.Config {
 		CallTimeout: 5 * time.Second, BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond, Seed: 7}
 }
 
+// bootedStation connects a simulated station of version v and boots it; it is closed when the
+// test ends.
+func (s *testServer) bootedStation(ctx context.Context, v ocppj.Version, id, tag string) *sim.Station {
+	s.t.Helper()
+	st, err := sim.NewStation(simConfig(s, v, tag), id)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { st.Close() })
+	if err := st.Connect(ctx); err != nil {
+		s.t.Fatal(err)
+	}
+	if b, err := st.Boot(ctx); err != nil || b.Status != "Accepted" {
+		s.t.Fatalf("boot %s: %+v %v", id, b, err)
+	}
+	return st
+}
+
 var versions = []ocppj.Version{ocppj.V16, ocppj.V201, ocppj.V21}
 
 // TestSimSessions: a simulated station of each OCPP version boots, charges and stops; EVCS keeps

@@ -91,17 +91,8 @@ var Stations = &Resource[asset.Station, StationInput]{
 		if err := mustTariff(ctx, tx, "tariff_id", in.TariffID); err != nil {
 			return nil, err
 		}
-		if _, err := mustExist(ctx, tx.Sites(), "site_id", in.SiteID); err != nil {
+		if err := siteAndNode(ctx, tx, in.SiteID, in.NodeID); err != nil {
 			return nil, err
-		}
-		if in.NodeID != "" {
-			n, err := mustExist(ctx, tx.Nodes(), "node_id", in.NodeID)
-			if err != nil {
-				return nil, err
-			}
-			if n.SiteID != in.SiteID {
-				return nil, errs.Field("node_id", "node %s belongs to another site", in.NodeID)
-			}
 		}
 		v := newOrCopy(old, func() *asset.Station { return &asset.Station{ID: id, Status: asset.Active, CreatedAt: now} })
 		v.StationFields, v.UpdatedAt = in.StationFields, now
@@ -184,17 +175,8 @@ var Devices = &Resource[asset.Device, asset.DeviceFields]{
 		if err := asset.CheckDevice(in); err != nil {
 			return nil, err
 		}
-		if _, err := mustExist(ctx, tx.Sites(), "site_id", in.SiteID); err != nil {
+		if err := siteAndNode(ctx, tx, in.SiteID, in.NodeID); err != nil {
 			return nil, err
-		}
-		if in.NodeID != "" {
-			n, err := mustExist(ctx, tx.Nodes(), "node_id", in.NodeID)
-			if err != nil {
-				return nil, err
-			}
-			if n.SiteID != in.SiteID {
-				return nil, errs.Field("node_id", "node %s belongs to another site", in.NodeID)
-			}
 		}
 		v := newOrCopy(old, func() *asset.Device { return &asset.Device{ID: id, Status: asset.Active, CreatedAt: now} })
 		v.DeviceFields, v.UpdatedAt = in, now
@@ -261,4 +243,22 @@ var Batteries = &Resource[asset.Battery, asset.BatteryFields]{
 		v.BatteryFields, v.UpdatedAt = in, now
 		return v, nil
 	},
+}
+
+// siteAndNode checks that the site exists and that the node, when given, is one of its nodes.
+func siteAndNode(ctx context.Context, tx store.Tx, siteID, nodeID string) error {
+	if _, err := mustExist(ctx, tx.Sites(), "site_id", siteID); err != nil {
+		return err
+	}
+	if nodeID == "" {
+		return nil
+	}
+	n, err := mustExist(ctx, tx.Nodes(), "node_id", nodeID)
+	if err != nil {
+		return err
+	}
+	if n.SiteID != siteID {
+		return errs.Field("node_id", "node %s belongs to another site", nodeID)
+	}
+	return nil
 }
