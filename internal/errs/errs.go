@@ -125,3 +125,25 @@ func Message(err error) string {
 	}
 	return "internal error"
 }
+
+// HTTPStatus is the HTTP status of a kind, for the edges that speak HTTP (the API and the
+// console): one mapping, so they cannot drift apart.
+func HTTPStatus(k Kind) int {
+	switch k {
+	case NotFound:
+		return 404
+	case Invalid:
+		return 422
+	case Conflict:
+		return 409
+	case Unauthorized:
+		return 401
+	case Forbidden:
+		return 403
+	case InsufficientFunds:
+		return 402
+	case Unavailable:
+		return 503
+	}
+	return 500
+}

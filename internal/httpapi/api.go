@@ -77,26 +77,8 @@ func newProblem(status int, msg string, es ...error) huma.StatusError {
 	return p
 }
 
-// status maps an error kind to its HTTP status, once, here.
-func status(k errs.Kind) int {
-	switch k {
-	case errs.NotFound:
-		return http.StatusNotFound
-	case errs.Invalid:
-		return http.StatusUnprocessableEntity
-	case errs.Conflict:
-		return http.StatusConflict
-	case errs.Unauthorized:
-		return http.StatusUnauthorized
-	case errs.Forbidden:
-		return http.StatusForbidden
-	case errs.InsufficientFunds:
-		return http.StatusPaymentRequired
-	case errs.Unavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
+// status maps an error kind to its HTTP status (errs owns the one mapping).
+func status(k errs.Kind) int { return errs.HTTPStatus(k) }
 
 // fail converts an app error into a problem.
 func fail(err error) error {

@@ -198,26 +198,8 @@ func (c *Console) gate(h http.HandlerFunc, ok func(*session) bool) http.HandlerF
 	}
 }
 
-// status maps an error kind to an HTTP status, once, here at the edge.
-func status(err error) int {
-	switch errs.KindOf(err) {
-	case errs.NotFound:
-		return http.StatusNotFound
-	case errs.Invalid:
-		return http.StatusUnprocessableEntity
-	case errs.Conflict:
-		return http.StatusConflict
-	case errs.Unauthorized:
-		return http.StatusUnauthorized
-	case errs.Forbidden:
-		return http.StatusForbidden
-	case errs.InsufficientFunds:
-		return http.StatusPaymentRequired
-	case errs.Unavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
+// status maps an error to its HTTP status (errs owns the one mapping).
+func status(err error) int { return errs.HTTPStatus(errs.KindOf(err)) }
 
 // fail renders an error page with the error's status. Internal errors are logged, not shown.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
