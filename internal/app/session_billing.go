@@ -56,6 +56,7 @@ func (a *App) startBilling(ctx context.Context, tx store.Tx, s *charging.Session
 	candidates = append(candidates, st.TariffID)
 	if site, err := tx.Sites().Get(ctx, st.SiteID); err == nil {
 		candidates = append(candidates, site.DefaultTariffID)
+		s.TimeZone = site.TimeZone
 	}
 	for _, id := range candidates {
 		if id == "" {
@@ -97,14 +98,7 @@ func (a *App) rate(ctx context.Context, tx store.Tx, s *charging.Session, end ti
 	if err != nil {
 		return billing.CDR{}, billing.Priced{}, 0, err
 	}
-	loc := time.UTC
-	if st, err := tx.Stations().Get(ctx, s.StationID); err == nil {
-		if site, err := tx.Sites().Get(ctx, st.SiteID); err == nil {
-			if l, err := time.LoadLocation(site.TimeZone); err == nil {
-				loc = l
-			}
-		}
-	}
+	loc := sessionZone(ctx, tx, s)
 	u := billing.Usage{Start: s.StartedAt, End: end, Currency: s.Currency, TariffID: s.TariffID}
 	for _, r := range rs {
 		if r.Measurand == charging.EnergyImport && r.Phase == "" && (r.Location == "" || r.Location == "Outlet") {
@@ -261,4 +255,22 @@ func groupTariff(ctx context.Context, tx store.Tx, accountID string) string {
 		return ""
 	}
 	return g.TariffID
+}
+
+// sessionZone is the time zone a session is rated in: the site's zone, fixed at start (running
+// sessions are rated at every meter value, so this must not cost two lookups each time). A
+// session started before the zone was kept falls back to its site's current zone.
+func sessionZone(ctx context.Context, tx store.Tx, s *charging.Session) *time.Location {
+	zone := s.TimeZone
+	if zone == "" {
+		if st, err := tx.Stations().Get(ctx, s.StationID); err == nil {
+			if site, err := tx.Sites().Get(ctx, st.SiteID); err == nil {
+				zone = site.TimeZone
+			}
+		}
+	}
+	if l, err := time.LoadLocation(zone); err == nil && zone != "" {
+		return l
+	}
+	return time.UTC // as before: an unknown zone rates in UTC
 }

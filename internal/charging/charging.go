@@ -55,6 +55,7 @@ type Session struct {
 	// Billing fills these when the session is rated.
 	TariffID      string          `json:"tariff_id,omitempty"`
 	TariffVersion int             `json:"tariff_version,omitempty"`
+	TimeZone      string          `json:"time_zone,omitempty" doc:"the site's IANA zone at start: time restrictions are evaluated in it"`
 	HeldMinor     int64           `json:"held_minor,omitempty" doc:"prepaid funds held for the session"`
 	StopRequested bool            `json:"stop_requested,omitempty" doc:"EVCS asked the station to stop (balance used up)"`
 	CostMinor     *int64          `json:"cost_minor,omitempty"`
