@@ -46,6 +46,7 @@ type DB struct {
 	rebinds sync.Map
 	// Prepared statements of the writer and reader pools (SQLite only; nil otherwise).
 	wStmts, rStmts *stmtCache
+	md             mdCache // master data read on the hot path (see mdcache.go)
 }
 
 // New wraps open pools. w serves InTx, r serves View.

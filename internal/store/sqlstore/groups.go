@@ -11,4 +11,4 @@ var groups = &table[account.Group]{name: "purchaser_groups", entity: "purchaser 
 	meta:   func(v *account.Group) meta { return meta{&v.ID, &v.Status, &v.CreatedAt, &v.UpdatedAt} },
 	search: []string{"name"}}
 
-func (t *tx) Groups() store.Repo[account.Group] { return bind(t, groups) }
+func (t *tx) Groups() store.Repo[account.Group] { return bindCached(t, groups, cGroups) }

@@ -83,21 +83,26 @@ var (
 type tx struct {
 	db *DB
 	q  querier
+	// The master-data cache's view of this transaction (see mdcache.go).
+	vers      [nCached]int64
+	verLoaded bool
+	verErr    bool
+	wrote     uint32 // cached tables written in this transaction
 }
 
 func bind[T any](t *tx, tb *table[T]) store.Repo[T] { return repo[T]{t: tb, db: t.db, q: t.q} }
 
-func (t *tx) Sites() store.Repo[asset.Site]           { return bind(t, sites) }
+func (t *tx) Sites() store.Repo[asset.Site]           { return bindCached(t, sites, cSites) }
 func (t *tx) Nodes() store.Repo[asset.Node]           { return bind(t, nodes) }
-func (t *tx) Stations() store.Repo[asset.Station]     { return bind(t, stations) }
-func (t *tx) EVSEs() store.Repo[asset.EVSE]           { return bind(t, evses) }
+func (t *tx) Stations() store.Repo[asset.Station]     { return bindCached(t, stations, cStations) }
+func (t *tx) EVSEs() store.Repo[asset.EVSE]           { return bindCached(t, evses, cEVSEs) }
 func (t *tx) Connectors() store.Repo[asset.Connector] { return bind(t, connectors) }
 func (t *tx) Devices() store.Repo[asset.Device]       { return bind(t, devices) }
 func (t *tx) Cabinets() store.Repo[asset.Cabinet]     { return bind(t, cabinets) }
 func (t *tx) Batteries() store.Repo[asset.Battery]    { return bind(t, batteries) }
-func (t *tx) Users() store.Repo[account.User]         { return bind(t, users) }
-func (t *tx) Accounts() store.Repo[account.Account]   { return bind(t, accounts) }
-func (t *tx) IdTokens() store.Repo[account.IdToken]   { return bind(t, idTokens) }
+func (t *tx) Users() store.Repo[account.User]         { return bindCached(t, users, cUsers) }
+func (t *tx) Accounts() store.Repo[account.Account]   { return bindCached(t, accounts, cAccounts) }
+func (t *tx) IdTokens() store.Repo[account.IdToken]   { return bindCached(t, idTokens, cIdTokens) }
 func (t *tx) Vehicles() store.Repo[account.Vehicle]   { return bind(t, vehicles) }
 func (t *tx) APITokens() store.Repo[account.APIToken] { return bind(t, apiTokens) }
 func (t *tx) Audit() store.Repo[audit.Event]          { return bind(t, auditEvents) }

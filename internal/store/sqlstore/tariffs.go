@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"sort"
@@ -17,6 +18,9 @@ type tariffs struct{ t *tx }
 func (t *tx) Tariffs() store.Tariffs { return tariffs{t} }
 
 func (r tariffs) Add(ctx context.Context, v *billing.TariffRecord) error {
+	if err := r.t.wroteTo(ctx, cTariffs); err != nil {
+		return err
+	}
 	data, err := json.Marshal(v)
 	if err != nil {
 		return errs.Wrap("encode tariff", err)
@@ -43,8 +47,37 @@ func (r tariffs) one(ctx context.Context, q string, args ...any) (*billing.Tarif
 	return &v, nil
 }
 
+// Latest goes through the master-data cache (mdcache.go): every session start asks for it.
 func (r tariffs) Latest(ctx context.Context, id string) (*billing.TariffRecord, error) {
-	return r.one(ctx, "SELECT data, status FROM tariffs WHERE id = ? ORDER BY version DESC LIMIT 1", id)
+	ver, ok := r.t.version(ctx, cTariffs)
+	c := &r.t.db.md.tables[cTariffs]
+	if ok {
+		if d, hit := c.get(ver, id); hit {
+			var v billing.TariffRecord
+			if err := json.Unmarshal([]byte(d.data), &v); err != nil {
+				return nil, errs.Wrap("decode tariff", err)
+			}
+			v.Status = d.secret
+			return &v, nil
+		}
+	}
+	var data, status string
+	err := r.t.q.QueryRowContext(ctx, r.t.db.rebind("SELECT data, status FROM tariffs WHERE id = ? ORDER BY version DESC LIMIT 1"), id).Scan(&data, &status)
+	if err == sql.ErrNoRows {
+		return nil, errs.E(errs.NotFound, "tariff %v not found", id)
+	}
+	if err != nil {
+		return nil, r.t.db.mapErr("get tariff", err)
+	}
+	if ok {
+		c.put(ver, id, "", mdDoc{data: data, secret: status}) // the status rides in the secret slot
+	}
+	var v billing.TariffRecord
+	if err := json.Unmarshal([]byte(data), &v); err != nil {
+		return nil, errs.Wrap("decode tariff", err)
+	}
+	v.Status = status
+	return &v, nil
 }
 
 func (r tariffs) Version(ctx context.Context, id string, version int) (*billing.TariffRecord, error) {
@@ -52,6 +85,9 @@ func (r tariffs) Version(ctx context.Context, id string, version int) (*billing.
 }
 
 func (r tariffs) SetStatus(ctx context.Context, id, status string) error {
+	if err := r.t.wroteTo(ctx, cTariffs); err != nil {
+		return err
+	}
 	res, err := r.t.q.ExecContext(ctx, r.t.db.rebind("UPDATE tariffs SET status = ? WHERE id = ?"), status, id)
 	if err != nil {
 		return r.t.db.mapErr("tariff status", err)

@@ -1,0 +1,316 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"reflect"
+	"sort"
+	"sync"
+
+	"github.com/evcs/evcs/internal/errs"
+	"github.com/evcs/evcs/internal/store"
+)
+
+// The master-data cache keeps the documents the OCPP hot path reads on every start, stop and
+// authorisation (station, site, EVSE, token, account, purchaser, group, tariff) in memory, so a
+// session start costs its writes and not a dozen lookups.
+//
+// It is exact, not a time-to-live cache. Every cached table has a version row in
+// cache_versions; a write to the table through its repository bumps the row in the same
+// transaction, so the bump commits (and is seen by every process and node sharing the database)
+// exactly when the data does. A transaction reads the versions once, at its first cached read;
+// an entry is used only when it was loaded at the version that transaction sees. A transaction
+// that has written a table reads that table from the database for the rest of its life.
+// Invariant: every write to a cached table goes through its repository here (Create, Update,
+// Tariffs().Add/SetStatus), never through raw SQL elsewhere.
+type mdCache struct {
+	tables [nCached]mdTable
+}
+
+// Cached tables, in cache_versions.
+const (
+	cStations = iota
+	cSites
+	cEVSEs
+	cAccounts
+	cIdTokens
+	cUsers
+	cGroups
+	cTariffs
+	nCached
+)
+
+var cachedNames = [nCached]string{"stations", "sites", "evses", "accounts", "id_tokens", "users", "purchaser_groups", "tariffs"}
+
+// maxCached bounds the entries per table; a table over it starts again from empty.
+const maxCached = 200_000
+
+type mdTable struct {
+	mu   sync.RWMutex
+	v    int64             // the version the entries were read at
+	docs map[string]mdDoc  // id → document
+	keys map[string]string // field \x00 value → id
+}
+
+type mdDoc struct{ data, secret string }
+
+func (t *mdTable) get(v int64, id string) (mdDoc, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.v != v || t.docs == nil {
+		return mdDoc{}, false
+	}
+	d, ok := t.docs[id]
+	return d, ok
+}
+
+// lookup answers a keyed lookup: known with id "" means the key was looked up and matched none.
+func (t *mdTable) lookup(v int64, key string) (id string, d mdDoc, known bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.v != v || t.keys == nil {
+		return "", mdDoc{}, false
+	}
+	id, known = t.keys[key]
+	if !known || id == "" {
+		return id, mdDoc{}, known
+	}
+	d, known = t.docs[id]
+	return id, d, known
+}
+
+// putNone records that key matched no record at version v.
+func (t *mdTable) putNone(v int64, key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if v < t.v {
+		return
+	}
+	if v > t.v || t.docs == nil || len(t.keys) >= maxCached {
+		t.v, t.docs, t.keys = v, make(map[string]mdDoc), make(map[string]string)
+	}
+	t.keys[key] = ""
+}
+
+// put stores a document read at version v (key may be ""). An older version is not stored; a
+// newer one replaces everything.
+func (t *mdTable) put(v int64, id, key string, d mdDoc) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if v < t.v {
+		return
+	}
+	if v > t.v || t.docs == nil || len(t.docs) >= maxCached {
+		t.v, t.docs, t.keys = v, make(map[string]mdDoc), make(map[string]string)
+	}
+	t.docs[id] = d
+	if key != "" {
+		t.keys[key] = id
+	}
+}
+
+// version is the table's version as this transaction sees it; ok is false when the cache
+// cannot be used (a write in this transaction, or the versions could not be read).
+func (t *tx) version(ctx context.Context, table int) (int64, bool) {
+	if t.wrote&(1<<table) != 0 || t.verErr {
+		return 0, false
+	}
+	if !t.verLoaded {
+		rows, err := t.q.QueryContext(ctx, "SELECT name, v FROM cache_versions")
+		if err != nil {
+			t.verErr = true
+			return 0, false
+		}
+		seen := 0
+		for rows.Next() {
+			var name string
+			var v int64
+			if rows.Scan(&name, &v) != nil {
+				break
+			}
+			for i, n := range cachedNames {
+				if n == name {
+					t.vers[i] = v
+					seen |= 1 << i
+				}
+			}
+		}
+		err = rows.Close()
+		if err != nil || rows.Err() != nil || seen != 1<<nCached-1 {
+			t.verErr = true
+			return 0, false
+		}
+		t.verLoaded = true
+	}
+	return t.vers[table], true
+}
+
+// wrote records a write to a cached table: the first one in the transaction bumps its version.
+func (t *tx) wroteTo(ctx context.Context, table int) error {
+	if t.wrote&(1<<table) != 0 {
+		return nil
+	}
+	if _, err := t.q.ExecContext(ctx, t.db.rebind("UPDATE cache_versions SET v = v + 1 WHERE name = ?"), cachedNames[table]); err != nil {
+		return t.db.mapErr("cache version", err)
+	}
+	t.wrote |= 1 << table
+	return nil
+}
+
+// cachedRepo is a repository whose Get and GetBy go through the master-data cache.
+type cachedRepo[T any] struct {
+	repo[T]
+	tx    *tx
+	table int
+}
+
+func bindCached[T any](t *tx, tb *table[T], table int) store.Repo[T] {
+	return cachedRepo[T]{repo: repo[T]{t: tb, db: t.db, q: t.q}, tx: t, table: table}
+}
+
+func (r cachedRepo[T]) decode(d mdDoc) (*T, error) {
+	v := new(T)
+	if err := json.Unmarshal([]byte(d.data), v); err != nil {
+		return nil, errs.Wrap("decode "+r.t.entity, err)
+	}
+	if r.t.secret != nil {
+		*r.t.secret(v) = d.secret
+	}
+	return v, nil
+}
+
+// load reads one document by column; not found is sql.ErrNoRows.
+func (r cachedRepo[T]) load(ctx context.Context, col, value string) (id string, d mdDoc, err error) {
+	q := "SELECT id, data FROM " + r.t.name + " WHERE " + col + " = ? ORDER BY id LIMIT 1"
+	dst := []any{&id, &d.data}
+	if r.t.secret != nil {
+		q = "SELECT id, data, secret FROM " + r.t.name + " WHERE " + col + " = ? ORDER BY id LIMIT 1"
+		dst = append(dst, &d.secret)
+	}
+	err = r.q.QueryRowContext(ctx, r.db.rebind(q), value).Scan(dst...)
+	return id, d, err
+}
+
+func (r cachedRepo[T]) Get(ctx context.Context, id string) (*T, error) {
+	v, ok := r.tx.version(ctx, r.table)
+	if !ok {
+		return r.repo.Get(ctx, id)
+	}
+	c := &r.db.md.tables[r.table]
+	if d, hit := c.get(v, id); hit {
+		return r.decode(d)
+	}
+	_, d, err := r.load(ctx, "id", id)
+	if err == sql.ErrNoRows {
+		return nil, errs.E(errs.NotFound, "%s %q not found", r.t.entity, id)
+	}
+	if err != nil {
+		return nil, r.db.mapErr("get "+r.t.entity, err)
+	}
+	c.put(v, id, "", d)
+	return r.decode(d)
+}
+
+func (r cachedRepo[T]) GetBy(ctx context.Context, field, value string) (*T, error) {
+	if field == "id" {
+		return r.Get(ctx, value)
+	}
+	v, ok := r.tx.version(ctx, r.table)
+	if !ok || field == "secret" {
+		return r.repo.GetBy(ctx, field, value)
+	}
+	c := &r.db.md.tables[r.table]
+	key := field + "\x00" + value
+	if id, d, known := c.lookup(v, key); known && id != "" {
+		return r.decode(d)
+	}
+	if !contains(r.Filterable(), field) {
+		return nil, errs.E(errs.Internal, "%s has no column %q", r.t.name, field)
+	}
+	id, d, err := r.load(ctx, field, value)
+	if err == sql.ErrNoRows {
+		return nil, errs.E(errs.NotFound, "%s with %s %q not found", r.t.entity, field, value)
+	}
+	if err != nil {
+		return nil, r.db.mapErr("get "+r.t.entity, err)
+	}
+	c.put(v, id, key, d)
+	return r.decode(d)
+}
+
+// List answers the hot path's one-record lookups by filters (an EVSE by station and number)
+// from the cache, including "there is none"; any other query goes to the database.
+func (r cachedRepo[T]) List(ctx context.Context, q store.Query) ([]T, string, error) {
+	plain := q
+	plain.Filter, plain.Limit = nil, 0
+	if q.Limit != 1 || len(q.Filter) == 0 || !reflect.DeepEqual(plain, store.Query{}) {
+		return r.repo.List(ctx, q)
+	}
+	v, ok := r.tx.version(ctx, r.table)
+	if !ok {
+		return r.repo.List(ctx, q)
+	}
+	fields := make([]string, 0, len(q.Filter))
+	for f := range q.Filter {
+		fields = append(fields, f)
+	}
+	sort.Strings(fields)
+	key := "list"
+	for _, f := range fields {
+		key += "\x00" + f + "\x00" + q.Filter[f]
+	}
+	c := &r.db.md.tables[r.table]
+	if id, d, known := c.lookup(v, key); known {
+		if id == "" {
+			return nil, "", nil
+		}
+		x, err := r.decode(d)
+		if err != nil {
+			return nil, "", err
+		}
+		return []T{*x}, "", nil
+	}
+	items, next, err := r.repo.List(ctx, q)
+	if err != nil || next != "" || len(items) > 1 {
+		return items, next, err
+	}
+	if len(items) == 0 {
+		c.putNone(v, key)
+		return items, next, nil
+	}
+	m := r.t.meta(&items[0])
+	data, err := json.Marshal(&items[0])
+	if err != nil {
+		return items, next, nil
+	}
+	d := mdDoc{data: string(data)}
+	if r.t.secret != nil {
+		d.secret = *r.t.secret(&items[0])
+	}
+	c.put(v, *m.ID, key, d)
+	return items, next, nil
+}
+
+func (r cachedRepo[T]) Create(ctx context.Context, v *T) error {
+	if err := r.tx.wroteTo(ctx, r.table); err != nil {
+		return err
+	}
+	return r.repo.Create(ctx, v)
+}
+
+func (r cachedRepo[T]) Update(ctx context.Context, v *T) error {
+	if err := r.tx.wroteTo(ctx, r.table); err != nil {
+		return err
+	}
+	return r.repo.Update(ctx, v)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
