@@ -81,6 +81,7 @@ func (m *AlarmMonitor) PollDevices(ctx context.Context, now time.Time) (PollResu
 
 	var res PollResult
 	var readings []monitor.DeviceReading
+	var meters []DevicePower
 	var conds []monitor.Condition
 	for i, d := range devices {
 		name := d.Name
@@ -93,6 +94,9 @@ func (m *AlarmMonitor) PollDevices(ctx context.Context, now time.Time) (PollResu
 		s := samples[i]
 		s.At = now
 		readings = append(readings, s.Readings(d.ID)...)
+		if d.Kind == asset.DeviceMeter {
+			meters = append(meters, DevicePower{SiteID: d.SiteID, DeviceID: d.ID, NodeID: d.NodeID, PowerW: s.PowerW})
+		}
 		src := monitor.DeviceSource(d.ID)
 		open := map[string]string{}
 		for _, k := range []string{monitor.KindVoltageTHD, monitor.KindCurrentTHD, monitor.KindPowerFactorLow} {
@@ -111,7 +115,22 @@ func (m *AlarmMonitor) PollDevices(ctx context.Context, now time.Time) (PollResu
 			return res, errs.Wrap("store device readings", err)
 		}
 	}
+	if len(meters) > 0 {
+		m.a.Bus.Publish(Event{Kind: EventDevicesPolled, Data: meters}) // the load manager counts them
+	}
 	return res, m.apply(ctx, now, conds)
+}
+
+// EventDevicesPolled is published after a device poll stored readings (Data []DevicePower: the
+// site meters read). The load manager takes a fresh meter reading as its node's measured load.
+const EventDevicesPolled = "devices.polled"
+
+// DevicePower is a site meter's power as one poll read it.
+type DevicePower struct {
+	SiteID   string `json:"site_id"`
+	DeviceID string `json:"device_id"`
+	NodeID   string `json:"node_id,omitempty"`
+	PowerW   int64  `json:"power_w"`
 }
 
 // DeviceReadings pages a device's stored readings, newest first.

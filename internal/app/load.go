@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/evcs/evcs/internal/energy"
 	"github.com/evcs/evcs/internal/errs"
 	"github.com/evcs/evcs/internal/load"
+	"github.com/evcs/evcs/internal/monitor"
 	"github.com/evcs/evcs/internal/store"
 )
 
@@ -36,10 +38,18 @@ type LoadOptions struct {
 	// Default: 0 and 1; sessions at swap stations get priority 1 (swap readiness first).
 	Priority func(s *charging.Session, st *asset.Station) (priority int, weight int64)
 	// ExtraDemands adds consumers that are not sessions, e.g. batteries charging in swap
-	// cabinets; their Node must be an id of the site's tree (a station id, or "evse:<station>/<n>").
+	// cabinets (App.SwapDemands); their Node must be an id of the site's tree
+	// ("station:<station>", or "evse:<station>/<n>"; an EVSE the tree lacks counts at its
+	// station). They are not pushed (their owner does that) and count as measured at MaxW.
 	ExtraDemands func(ctx context.Context, siteID string) []load.Demand
 	// Timeout bounds one push to a station (default 15s).
 	Timeout time.Duration
+	// MeterMaxAge: a site meter's reading older than this is stale and ignored (default 30s,
+	// three device polls).
+	MeterMaxAge time.Duration
+	// Discharge is how long a V2X session is asked to feed back when its site is over its
+	// limit, and how long a refused one is not asked again (default 15m; negative: never ask).
+	Discharge time.Duration
 }
 
 func (o LoadOptions) withDefaults() LoadOptions {
@@ -64,6 +74,12 @@ func (o LoadOptions) withDefaults() LoadOptions {
 	if o.Timeout <= 0 {
 		o.Timeout = 15 * time.Second
 	}
+	if o.MeterMaxAge <= 0 {
+		o.MeterMaxAge = 30 * time.Second
+	}
+	if o.Discharge == 0 {
+		o.Discharge = 15 * time.Minute
+	}
 	return o
 }
 
@@ -73,10 +89,51 @@ type SiteLoad struct {
 	SiteID     string        `json:"site_id"`
 	ComputedAt time.Time     `json:"computed_at"`
 	LimitW     *int64        `json:"limit_w,omitempty" doc:"the site's grid connection limit"`
-	MeasuredW  int64         `json:"measured_w" doc:"sum of the sessions' last reported power"`
+	MeasuredW  int64         `json:"measured_w" doc:"the site meter's fresh reading, else the sum of what is measured under the site"`
 	AllocatedW int64         `json:"allocated_w"`
 	Nodes      []LoadNode    `json:"nodes" doc:"the tree in preorder: site, distribution nodes, stations, EVSEs"`
 	Sessions   []LoadSession `json:"sessions"`
+	// Extra are the consumers that are not sessions: batteries charging in swap cabinets.
+	Extra []LoadDemand `json:"extra,omitempty"`
+	// Meters are the site's meters with their last power reading.
+	Meters []LoadMeter `json:"meters,omitempty"`
+	// Discharging are the V2X sessions the load manager asked to feed back.
+	Discharging []LoadDischarge `json:"discharging,omitempty"`
+}
+
+// LoadDemand is a consumer other than a session and what it got.
+type LoadDemand struct {
+	ID         string `json:"id" doc:"battery:<id> for a battery in a swap cabinet"`
+	Node       string `json:"node"`
+	MaxW       int64  `json:"max_w"`
+	MinW       int64  `json:"min_w"`
+	Priority   int    `json:"priority"`
+	Admitted   bool   `json:"admitted"`
+	AllocatedW int64  `json:"allocated_w"`
+}
+
+// LoadMeter is a site meter as the load manager sees it.
+type LoadMeter struct {
+	DeviceID string    `json:"device_id"`
+	Name     string    `json:"name,omitempty"`
+	Node     string    `json:"node" doc:"the node it measures (a device with none: the site's grid connection)"`
+	PowerW   int64     `json:"power_w"`
+	At       time.Time `json:"at"`
+	Fresh    bool      `json:"fresh" doc:"recent enough to be the node's measured load"`
+}
+
+// LoadDischarge is a V2X session asked to discharge because its site was over its limit.
+type LoadDischarge struct {
+	SiteID    string    `json:"site_id"`
+	Node      string    `json:"node" doc:"the node that was over its limit"`
+	OverW     int64     `json:"over_w" doc:"by how much"`
+	SessionID string    `json:"session_id"`
+	StationID string    `json:"station_id"`
+	EVSENo    int       `json:"evse_no"`
+	PowerW    int64     `json:"power_w" doc:"the discharge asked for"`
+	Until     time.Time `json:"until"`
+	CommandID string    `json:"command_id,omitempty"`
+	Refused   string    `json:"refused,omitempty" doc:"why it was not asked or the station refused (e.g. the vehicle's minimum SoC)"`
 }
 
 // LoadNode is one node of a site's tree.
@@ -89,8 +146,10 @@ type LoadNode struct {
 	EVSENo     int    `json:"evse_no,omitempty"`
 	LimitW     *int64 `json:"limit_w,omitempty" doc:"the lowest of kW, kVA (at unity power factor) and 3 × 230 V × A per phase"`
 	FailsafeW  *int64 `json:"failsafe_w,omitempty" doc:"EVSE: the TxDefaultProfile it keeps when EVCS is unreachable"`
-	MeasuredW  int64  `json:"measured_w"`
+	MeasuredW  int64  `json:"measured_w" doc:"its meter's fresh reading, else the sum of what is measured under it"`
 	AllocatedW int64  `json:"allocated_w"`
+	MeterW     *int64 `json:"meter_w,omitempty" doc:"its meter's fresh reading"`
+	ReservedW  int64  `json:"reserved_w,omitempty" doc:"load its meter sees beyond the managed consumers: kept off the limits of the node and the nodes above"`
 }
 
 // LoadSession is one session's demand and what it got.
@@ -120,6 +179,7 @@ type LoadManager struct {
 	snaps  map[string]*SiteLoad
 	pushed map[string]map[string]int64 // site → session id → limit the station accepted (TxProfile)
 	siteOf map[string]string
+	dis    map[string]*LoadDischarge // session id → the discharge asked for (or refused) until its end
 
 	kick   chan string // a site to re-allocate now
 	cancel context.CancelFunc
@@ -158,7 +218,7 @@ func (a *App) LoadManager() *LoadManager {
 // StartLoad starts the load manager (once per App) and returns it.
 func (a *App) StartLoad(opt LoadOptions) *LoadManager {
 	m := &LoadManager{a: a, opt: opt.withDefaults(), topo: map[string]*siteTopo{}, snaps: map[string]*SiteLoad{},
-		pushed: map[string]map[string]int64{}, siteOf: map[string]string{}, kick: make(chan string, 64), done: make(chan struct{})}
+		pushed: map[string]map[string]int64{}, siteOf: map[string]string{}, dis: map[string]*LoadDischarge{}, kick: make(chan string, 64), done: make(chan struct{})}
 	if old, loaded := loadManagers.LoadOrStore(a, m); loaded {
 		return old.(*LoadManager)
 	}
@@ -181,10 +241,13 @@ func (m *LoadManager) Stop() {
 }
 
 // Load-manager events on the bus: "load.allocated" (Data *SiteLoad) after each re-allocation
-// and its pushes, "load.failsafe" (StationID) after a station's default profiles were set.
+// and its pushes, "load.failsafe" (StationID) after a station's default profiles were set,
+// "load.discharge" (Data *LoadDischarge) after a V2X session was asked to discharge or could
+// not be.
 const (
 	EventLoadAllocated = "load.allocated"
 	EventLoadFailsafe  = "load.failsafe"
+	EventLoadDischarge = "load.discharge"
 )
 
 func (m *LoadManager) loop(ctx context.Context, events <-chan Event) {
@@ -219,6 +282,12 @@ func (m *LoadManager) loop(ctx context.Context, events <-chan Event) {
 			case "session.started", "session.ended", "session.updated", "station.connected":
 			case "station.booted":
 				booted[ev.StationID] = true
+			case EventDevicesPolled:
+				for _, site := range m.metersMoved(ev) {
+					pending[site] = true
+					arm()
+				}
+				continue
 			default:
 				continue
 			}
@@ -372,13 +441,14 @@ func (m *LoadManager) run(ctx context.Context, siteID string, force bool) (*Site
 	if err != nil {
 		return nil, err
 	}
-	snap, sessions, err := m.allocate(ctx, t)
+	snap, in, err := m.allocate(ctx, t)
 	if err != nil {
 		return nil, err
 	}
 	// Every node may compute a site's allocation (the API shows it); one node pushes it.
 	if t.limited && (force || m.a.leads(ctx, "load.site."+siteID)) {
-		m.push(ctx, snap, sessions, force)
+		m.push(ctx, snap, in.sessions, force)
+		m.relieve(ctx, t, snap, in)
 	}
 	m.mu.Lock()
 	for i := range snap.Sessions {
@@ -390,6 +460,116 @@ func (m *LoadManager) run(ctx context.Context, siteID string, force bool) (*Site
 	m.mu.Unlock()
 	m.a.Bus.Publish(Event{Kind: EventLoadAllocated, Data: snap})
 	return snap, nil
+}
+
+// relieve asks V2X sessions to discharge when a limited node is over its limit by more than
+// the threshold: what the managed consumers' limits cannot take back (a meter seeing more
+// than EVCS manages). The most overloaded node first; under it, the sessions at connected
+// OCPP 2.1 V2X stations, highest state of charge first, each for at most its EVSE's rating,
+// until the excess is covered. The request is App.Discharge's: one that would cross the
+// vehicle's minimum SoC is refused there and nothing is sent. A session asked (or refused) is
+// not asked again for opt.Discharge; while it discharges it is not managed.
+func (m *LoadManager) relieve(ctx context.Context, t *siteTopo, snap *SiteLoad, in *siteInput) {
+	if m.opt.Discharge < 0 {
+		return
+	}
+	worst, over := -1, m.opt.ThresholdW
+	for i, n := range snap.Nodes {
+		if n.LimitW != nil && (n.Kind == "site" || load.IsDistribution(n.Kind)) && n.MeasuredW-*n.LimitW > over {
+			worst, over = i, n.MeasuredW-*n.LimitW
+		}
+	}
+	if worst < 0 {
+		return
+	}
+	under := func(node string) bool {
+		v, ok := t.tree.Index(node)
+		for ok && v >= 0 {
+			if v == worst {
+				return true
+			}
+			v = t.tree.Parent(v)
+		}
+		return false
+	}
+	type cand struct {
+		s    *charging.Session
+		maxW int64
+	}
+	var cands []cand
+	m.mu.Lock()
+	for i, s := range in.sessions {
+		st := t.stations[s.StationID]
+		if _, seen := m.dis[s.ID]; seen || st == nil || !st.V2X || !under(in.ds[i].Node) {
+			continue
+		}
+		if proto, ok := m.connected(s.StationID); !ok || proto != "ocpp2.1" {
+			continue
+		}
+		cands = append(cands, cand{s, in.ds[i].MaxW})
+	}
+	m.mu.Unlock()
+	soc := func(s *charging.Session) int {
+		if s.SoC == nil {
+			return -1
+		}
+		return *s.SoC
+	}
+	slices.SortStableFunc(cands, func(a, b cand) int { return soc(b.s) - soc(a.s) })
+	left := over
+	for _, c := range cands {
+		if left <= 0 {
+			break
+		}
+		w := min(left, c.maxW)
+		d := &LoadDischarge{SiteID: t.site.ID, Node: snap.Nodes[worst].ID, OverW: over, SessionID: c.s.ID, StationID: c.s.StationID, EVSENo: c.s.EVSENo,
+			PowerW: w, Until: m.a.Clock.Now().Add(m.opt.Discharge)}
+		cctx, cancel := context.WithTimeout(ctx, m.opt.Timeout)
+		cmd, err := m.a.Discharge(cctx, c.s.StationID, DischargeInput{EVSENo: c.s.EVSENo, PowerW: w, DurationS: int(m.opt.Discharge / time.Second)})
+		cancel()
+		switch {
+		case err != nil:
+			d.Refused = errs.Message(err)
+		case cmd.Error != "":
+			d.Refused, d.CommandID = "the station answered "+cmd.Error, cmd.ID
+		default:
+			d.CommandID = cmd.ID
+			left -= w
+		}
+		m.mu.Lock()
+		m.dis[c.s.ID] = d
+		m.mu.Unlock()
+		if d.Refused == "" {
+			snap.Discharging = append(snap.Discharging, *d)
+		} else {
+			m.a.Log.Info("load: V2X session not discharged", "site", t.site.ID, "session", c.s.ID, "reason", d.Refused)
+		}
+		m.a.Bus.Publish(Event{Kind: EventLoadDischarge, StationID: c.s.StationID, Data: d})
+	}
+}
+
+// metersMoved are the sites of a device poll (Data []DevicePower) whose meter reading moved by
+// more than the threshold from what their last allocation saw.
+func (m *LoadManager) metersMoved(ev Event) []string {
+	ps, _ := ev.Data.([]DevicePower)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, p := range ps {
+		moved := true
+		if snap := m.snaps[p.SiteID]; snap != nil {
+			for _, mt := range snap.Meters {
+				if mt.DeviceID == p.DeviceID && mt.Fresh {
+					d := mt.PowerW - p.PowerW
+					moved = d > m.opt.ThresholdW || -d > m.opt.ThresholdW
+				}
+			}
+		}
+		if moved && !slices.Contains(out, p.SiteID) {
+			out = append(out, p.SiteID)
+		}
+	}
+	return out
 }
 
 // topology reads (or reuses) a site's tree.
@@ -584,19 +764,63 @@ func minLimit(a, b int64) int64 {
 	return min(a, b)
 }
 
-// allocate reads the site's active sessions and divides the power.
-func (m *LoadManager) allocate(ctx context.Context, t *siteTopo) (*SiteLoad, []*charging.Session, error) {
+// siteInput is what an allocation starts from.
+type siteInput struct {
+	sessions []*charging.Session // the managed sessions, in the order of ds
+	ds       []load.Demand       // the sessions' demands, then the extra demands
+	extra    int                 // ds[extra:] are the extra demands
+	own      []int64             // power measured at each node itself, by preorder index
+	meters   []LoadMeter
+	meterW   map[int]int64 // a fresh meter reading per node index
+	// discharging are the sessions asked to feed back: not managed (their discharge
+	// profile stands), still measured.
+	discharging []*charging.Session
+}
+
+// inputs reads the site's active sessions, its extra demands and its meters' last readings.
+func (m *LoadManager) inputs(ctx context.Context, t *siteTopo) (*siteInput, error) {
 	var active []charging.Session
+	type meterRead struct {
+		d asset.Device
+		r *monitor.DeviceReading
+	}
+	var reads []meterRead
 	err := m.a.Store.View(ctx, func(tx store.Tx) error {
 		var err error
-		active, err = loadListAll(ctx, tx.Sessions(), map[string]string{"status": charging.Active})
-		return err
+		if active, err = loadListAll(ctx, tx.Sessions(), map[string]string{"status": charging.Active}); err != nil {
+			return err
+		}
+		devs, err := loadListAll(ctx, tx.Devices(), map[string]string{"site_id": t.site.ID, "kind": asset.DeviceMeter, "status": asset.Active})
+		if err != nil {
+			return err
+		}
+		for _, d := range devs {
+			rs, _, err := tx.Monitor().DeviceReadings(ctx, d.ID, store.ReadingQuery{Quantity: monitor.QPower, Limit: 1})
+			if err != nil {
+				return err
+			}
+			if len(rs) > 0 {
+				reads = append(reads, meterRead{d, &rs[0]})
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	var sessions []*charging.Session
-	var ds []load.Demand
+	now := m.a.Clock.Now()
+	in := &siteInput{own: make([]int64, t.tree.Len()), meterW: map[int]int64{}}
+	m.mu.Lock()
+	for id, d := range m.dis {
+		if !now.Before(d.Until) {
+			delete(m.dis, id) // over: the session is managed again, or may be asked again
+		}
+	}
+	asked := map[string]bool{}
+	for id, d := range m.dis {
+		asked[id] = d.Refused == ""
+	}
+	m.mu.Unlock()
 	for i := range active {
 		s := &active[i]
 		st := t.stations[s.StationID]
@@ -609,6 +833,12 @@ func (m *LoadManager) allocate(ctx context.Context, t *siteTopo) (*SiteLoad, []*
 			node = "station:" + s.StationID // an EVSE EVCS has no record of: rated by default
 			info = m.rating(st, asset.EVSE{}, nil)
 		}
+		leaf, _ := t.tree.Index(node)
+		in.own[leaf] += s.PowerW
+		if asked[s.ID] {
+			in.discharging = append(in.discharging, s)
+			continue
+		}
 		prio, weight := 0, int64(1)
 		if st.Kind == asset.KindSwap {
 			prio = 1
@@ -616,35 +846,126 @@ func (m *LoadManager) allocate(ctx context.Context, t *siteTopo) (*SiteLoad, []*
 		if m.opt.Priority != nil {
 			prio, weight = m.opt.Priority(s, st)
 		}
-		ds = append(ds, load.Demand{ID: s.ID, Node: node, MaxW: info.maxW, MinW: info.minW, Priority: prio, Weight: weight})
-		sessions = append(sessions, s)
+		in.ds = append(in.ds, load.Demand{ID: s.ID, Node: node, MaxW: info.maxW, MinW: info.minW, Priority: prio, Weight: weight})
+		in.sessions = append(in.sessions, s)
 	}
+	in.extra = len(in.ds)
 	if m.opt.ExtraDemands != nil {
-		ds = append(ds, m.opt.ExtraDemands(ctx, t.site.ID)...)
+		for _, d := range m.opt.ExtraDemands(ctx, t.site.ID) {
+			leaf, ok := t.tree.Index(d.Node)
+			if !ok {
+				// An EVSE the tree lacks (a slot with no EVSE record) draws through its station.
+				st, _, _ := strings.Cut(strings.TrimPrefix(d.Node, "evse:"), "/")
+				if leaf, ok = t.tree.Index("station:" + st); !ok {
+					m.a.Log.Warn("load: demand on a node the site does not have", "site", t.site.ID, "demand", d.ID, "node", d.Node)
+					continue
+				}
+				d.Node = "station:" + st
+			}
+			in.own[leaf] += d.MaxW
+			in.ds = append(in.ds, d)
+		}
 	}
-	var out load.Allocation
-	if err := t.al.Allocate(ds, &out); err != nil {
+	for _, r := range reads {
+		node := t.gridNode()
+		if r.d.NodeID != "" {
+			node = r.d.NodeID
+		}
+		v, ok := t.tree.Index(node)
+		if !ok {
+			continue // on a node that is not active
+		}
+		lm := LoadMeter{DeviceID: r.d.ID, Name: r.d.Name, Node: node, PowerW: r.r.Milli / 1000, At: r.r.At,
+			Fresh: now.Sub(r.r.At) <= m.opt.MeterMaxAge}
+		in.meters = append(in.meters, lm)
+		if lm.Fresh {
+			in.meterW[v] = lm.PowerW // several fresh meters on one node: the last listed
+		}
+	}
+	return in, nil
+}
+
+// gridNode is the node a meter with no node of its own measures: the site's grid connection,
+// the one grid node directly under the site when there is exactly one (its limit is usually
+// the site's), else the site itself.
+func (t *siteTopo) gridNode() string {
+	root := "site:" + t.site.ID
+	grid := ""
+	for _, n := range t.nodes {
+		if n.ParentID == root && n.Kind == load.KindGrid {
+			if grid != "" {
+				return root
+			}
+			grid = n.ID
+		}
+	}
+	if grid == "" {
+		return root
+	}
+	return grid
+}
+
+// measure is the load at each node: its meter's fresh reading where it has one, else what is
+// measured at the node and under it (sessions' last reported power, extra demands at their
+// maximum, and the nodes below, metered or not). reserve is what a meter sees beyond the
+// consumers under it (the building, chargers EVCS does not manage): the allocator keeps it off
+// the limits.
+func measure(t *siteTopo, in *siteInput) (measured, reserve []int64) {
+	n := t.tree.Len()
+	measured, reserve = make([]int64, n), make([]int64, n)
+	sub := slices.Clone(in.own)
+	for v := n - 1; v >= 0; v-- { // preorder backwards: every child before its parent
+		measured[v] = sub[v]
+		if w, ok := in.meterW[v]; ok {
+			measured[v], reserve[v] = w, max(0, w-sub[v])
+		}
+		if p := t.tree.Parent(v); p >= 0 {
+			sub[p] += measured[v]
+		}
+	}
+	return measured, reserve
+}
+
+// allocate reads the site's active sessions, extra demands and meters, and divides the power.
+func (m *LoadManager) allocate(ctx context.Context, t *siteTopo) (*SiteLoad, *siteInput, error) {
+	in, err := m.inputs(ctx, t)
+	if err != nil {
 		return nil, nil, err
 	}
-	snap := &SiteLoad{SiteID: t.site.ID, ComputedAt: m.a.now(), Nodes: slices.Clone(t.nodes)}
+	measured, reserve := measure(t, in)
+	var out load.Allocation
+	if err := t.al.AllocateReserved(in.ds, reserve, &out); err != nil {
+		return nil, nil, err
+	}
+	snap := &SiteLoad{SiteID: t.site.ID, ComputedAt: m.a.now(), Nodes: slices.Clone(t.nodes), Meters: in.meters}
 	if l := kwLimit(t.site.GridLimitKW); l != load.NoLimit {
 		snap.LimitW = &l
 	}
-	measured := make([]int64, t.tree.Len())
-	for i, s := range sessions {
-		d := ds[i]
+	for i, s := range in.sessions {
+		d := in.ds[i]
 		snap.Sessions = append(snap.Sessions, LoadSession{SessionID: s.ID, StationID: s.StationID, EVSENo: s.EVSENo, MaxW: d.MaxW, MinW: d.MinW,
 			Priority: d.Priority, Weight: max(d.Weight, 1), Admitted: out.Admitted[i], AllocatedW: out.DemandW[i], MeasuredW: s.PowerW})
-		leaf, _ := t.tree.Index(d.Node)
-		for v := leaf; v >= 0; v = t.tree.Parent(v) {
-			measured[v] += s.PowerW
-		}
+	}
+	for i := in.extra; i < len(in.ds); i++ {
+		d := in.ds[i]
+		snap.Extra = append(snap.Extra, LoadDemand{ID: d.ID, Node: d.Node, MaxW: d.MaxW, MinW: d.MinW, Priority: d.Priority,
+			Admitted: out.Admitted[i], AllocatedW: out.DemandW[i]})
 	}
 	for i := range snap.Nodes {
-		snap.Nodes[i].AllocatedW, snap.Nodes[i].MeasuredW = out.NodeW[i], measured[i]
+		snap.Nodes[i].AllocatedW, snap.Nodes[i].MeasuredW, snap.Nodes[i].ReservedW = out.NodeW[i], measured[i], reserve[i]
+		if w, ok := in.meterW[i]; ok {
+			snap.Nodes[i].MeterW = &w
+		}
 	}
 	snap.AllocatedW, snap.MeasuredW = out.NodeW[0], measured[0]
-	return snap, sessions, nil
+	m.mu.Lock()
+	for _, s := range in.discharging {
+		if d := m.dis[s.ID]; d != nil {
+			snap.Discharging = append(snap.Discharging, *d)
+		}
+	}
+	m.mu.Unlock()
+	return snap, in, nil
 }
 
 // push sends each session whose limit changed by more than the threshold a TxProfile. Limits

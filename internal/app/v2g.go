@@ -235,7 +235,9 @@ func (a *App) discharge(ctx context.Context, stationID string, in DischargeInput
 		return nil, errs.E(errs.Conflict, "discharging needs OCPP 2.1 (station %s speaks %s)", stationID, proto)
 	}
 	setpoint := -float64(in.PowerW)
-	id := int(time.Now().Unix() % 1000000000)
+	// The id of the EVSE's TxProfile that the load manager sets: the discharge replaces its
+	// limit (and its next limit replaces the discharge), never two profiles at one stack level.
+	id := ProfileIDFor("TxProfile", in.EVSENo)
 	payload := map[string]any{"evseId": in.EVSENo, "chargingProfile": map[string]any{
 		"id": id, "stackLevel": 1, "chargingProfilePurpose": "TxProfile", "chargingProfileKind": "Relative", "transactionId": s.TxRef,
 		"chargingSchedule": []any{map[string]any{"id": 1, "chargingRateUnit": "W", "duration": in.DurationS,

@@ -53,6 +53,7 @@ type Allocator struct {
 	mins  []int64
 	// per node
 	rem    []int64
+	lim    []int64 // the limits less the reserves
 	lo, hi []int32 // range of order (sorted by leaf) under each node
 }
 
@@ -76,6 +77,14 @@ func NewAllocator(t *Tree) *Allocator { return &Allocator{t: t} }
 // node on its path (or, if not admitted, a node on its path with less room than its MinW).
 // Deterministic: the same tree and demands give the same allocation.
 func (a *Allocator) Allocate(ds []Demand, out *Allocation) error {
+	return a.AllocateReserved(ds, nil, out)
+}
+
+// AllocateReserved is Allocate with part of the limits already taken by load that is not among
+// ds: reserveW[v] watts (by preorder index; nil: none) come off the limit of node v and of each
+// of its limited ancestors (never below 0). A site meter that sees more than the managed
+// demands draw is such a load: the building, or chargers EVCS does not manage.
+func (a *Allocator) AllocateReserved(ds []Demand, reserveW []int64, out *Allocation) error {
 	t := a.t
 	n, m := len(t.nodes), len(ds)
 	a.leaf = grow(a.leaf, m)
@@ -110,7 +119,19 @@ func (a *Allocator) Allocate(ds []Demand, out *Allocation) error {
 		a.mins[i] = min(d.MinW, d.MaxW)
 		a.e[i] = d.MaxW
 	}
-	copy(a.rem, t.limit)
+	a.lim = grow(a.lim, n)
+	copy(a.lim, t.limit)
+	for v, r := range reserveW {
+		if r <= 0 || v >= n {
+			continue
+		}
+		for u := int32(v); u >= 0; u = t.parent[u] {
+			if a.lim[u] != math.MaxInt64 {
+				a.lim[u] = max(0, a.lim[u]-r)
+			}
+		}
+	}
+	copy(a.rem, a.lim)
 
 	// 1. Minimums, by priority.
 	slices.SortStableFunc(a.order, func(x, y int32) int { return ds[y].Priority - ds[x].Priority })
@@ -126,8 +147,8 @@ func (a *Allocator) Allocate(ds []Demand, out *Allocation) error {
 	slices.SortStableFunc(a.order, func(x, y int32) int { return int(a.leaf[x]) - int(a.leaf[y]) })
 	a.ranges()
 	for v := n - 1; v >= 0; v-- {
-		if t.limit[v] != math.MaxInt64 && a.hi[v] > a.lo[v] {
-			a.fill(a.order[a.lo[v]:a.hi[v]], t.limit[v])
+		if a.lim[v] != math.MaxInt64 && a.hi[v] > a.lo[v] {
+			a.fill(a.order[a.lo[v]:a.hi[v]], a.lim[v])
 		}
 	}
 

@@ -65,9 +65,9 @@ type PlanInput struct {
 
 // Charge is one slot charging during one step at a constant power.
 type Charge struct {
-	BatteryID string
-	Step      int
-	PowerW    int64
+	BatteryID string `json:"battery_id"`
+	Step      int    `json:"step"`
+	PowerW    int64  `json:"power_w"`
 }
 
 // Plan is the scheduler's answer: what charges when, and which batteries will be short.
