@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/evcs/evcs/internal/errs"
 	"github.com/evcs/evcs/internal/store"
 )
 
@@ -13,6 +14,11 @@ import (
 // If any function of a batch fails the batch is rolled back and each function is retried in a
 // transaction of its own, so one bad message never fails its neighbours. Functions must
 // therefore only touch the transaction and their own results (they may run twice).
+//
+// A function that fails on its own with Conflict lost a race to a competing write (on
+// PostgreSQL several batches commit at once: two copies of one StartTransaction, a station's
+// retry, can both miss each other's uncommitted session). It runs once more: the competitor
+// has committed by then, so the use case takes its replay path instead of failing.
 type Batcher struct {
 	s    store.Store
 	reqs chan *batchReq
@@ -113,6 +119,10 @@ func (b *Batcher) commit(batch []*batchReq) {
 		}
 	}
 	for _, r := range live {
-		r.done <- b.s.InTx(r.ctx, r.fn)
+		err := b.s.InTx(r.ctx, r.fn)
+		if errs.Is(err, errs.Conflict) && r.ctx.Err() == nil {
+			err = b.s.InTx(r.ctx, r.fn)
+		}
+		r.done <- err
 	}
 }
