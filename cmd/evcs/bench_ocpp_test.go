@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -105,18 +106,25 @@ func (s *benchMain) must(want int, method, path string, in any, out any) {
 	}
 }
 
-// provision registers n stations prefix0001… and a token tag on an account that never runs out.
+// provision registers n stations prefix0001… and, for each, a driver tag-0001… whose account
+// never runs out. One driver per station, as on a real site: one account's postings serialise
+// (they lock its balance), so a single account shared by every station measures that lock.
 func (s *benchMain) provision(prefix, tag string, n int) {
-	var site, user obj
+	var site obj
 	s.must(201, "POST", "/api/v1/sites", obj{"name": "Bench " + prefix, "time_zone": "UTC"}, &site)
 	for i := range n {
 		s.must(201, "POST", "/api/v1/stations", obj{"id": fmt.Sprintf("%s%04d", prefix, i+1), "site_id": site["id"]}, nil)
+		var user obj
+		uid := benchTag(tag, i)
+		s.must(201, "POST", "/api/v1/users", obj{"name": "Bench " + uid, "email": strings.ToLower(uid) + "@example.com", "role": "purchaser"}, &user)
+		acc := user["account_id"].(string)
+		s.must(200, "PATCH", "/api/v1/accounts/"+acc, obj{"credit_limit": "1000000.00"}, nil)
+		s.must(201, "POST", "/api/v1/id-tokens", obj{"uid": uid, "type": "ISO14443", "account_id": acc}, nil)
 	}
-	s.must(201, "POST", "/api/v1/users", obj{"name": "Bench", "email": tag + "@example.com", "role": "purchaser"}, &user)
-	acc := user["account_id"].(string)
-	s.must(200, "PATCH", "/api/v1/accounts/"+acc, obj{"credit_limit": "1000000.00"}, nil)
-	s.must(201, "POST", "/api/v1/id-tokens", obj{"uid": tag, "type": "ISO14443", "account_id": acc}, nil)
 }
+
+// benchTag is the driver token of station i.
+func benchTag(tag string, i int) string { return fmt.Sprintf("%s-%04d", tag, i+1) }
 
 // benchPool is a fixed set of booted stations; each runs the load cycle one step per call.
 type benchPool struct {
@@ -153,7 +161,7 @@ func newBenchPool(b *testing.B, srv *benchMain, v ocppj.Version, n int) *benchPo
 		if err != nil {
 			b.Fatal(err)
 		}
-		bs := &benchStation{st: st, tag: tag}
+		bs := &benchStation{st: st, tag: benchTag(tag, i)}
 		p.all = append(p.all, bs)
 		if err := st.Connect(ctx); err != nil {
 			p.close()
