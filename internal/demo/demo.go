@@ -2,7 +2,8 @@
 // with distribution trees and limits, stations of every kind on OCPP 1.6, 2.0.1 and 2.1,
 // time-of-use, DC and export tariffs, purchasers with balances, tokens and vehicles; then
 // simulated stations connect over real WebSockets to the same listener and charge, and one
-// driver runs out of balance.
+// driver runs out of balance. The depot's site meter and active filter are simulated Modbus
+// devices on local ports (StartMeters), read by the device poller like real ones.
 package demo
 
 import (
@@ -48,7 +49,7 @@ var stations = []station{
 	{"DEMO-DC150", asset.KindDC, ocppj.V21, 1, 150_000, "DEMO-CAROL", false, true},
 	{"DEMO-V2G", asset.KindDC, ocppj.V21, 1, 11_000, "DEMO-ERIN", true, true},
 	{"DEMO-LOW", asset.KindAC, ocppj.V16, 1, 11_000, "DEMO-DAVE", false, true},
-	{"DEMO-SWAP", asset.KindSwap, ocppj.V21, 1, 60_000, "", false, false},
+	{"DEMO-SWAP", asset.KindSwap, ocppj.V21, 8, 11_000, "", false, false}, // an EVSE per cabinet slot, an 11 kW charger each
 }
 
 type driver struct {
