@@ -43,12 +43,16 @@ func registerAlarms(api huma.API, a *app.App) {
 	for _, f := range app.AlarmFilters {
 		list.Parameters = append(list.Parameters, &huma.Param{Name: f, In: "query", Schema: &huma.Schema{Type: "string"}})
 	}
+	listDoc{times: []string{"raised_at", "updated_at"}, sorts: []string{"raised_at", "updated_at", "severity"}}.document(&list)
 	huma.Register(api, list, func(ctx context.Context, in *ListParams) (*body[Page[monitor.Alarm]], error) {
-		q := in.query()
+		q, err := in.parse()
+		if err != nil {
+			return nil, err
+		}
 		q.Search = ""
 		items, next, err := a.Alarms(ctx, q)
 		if err != nil {
-			return nil, fail(err)
+			return nil, listFail(err)
 		}
 		if items == nil {
 			items = []monitor.Alarm{}

@@ -105,8 +105,10 @@ type InvoiceListParams struct {
 	AccountID string `query:"account_id" maxLength:"100"`
 	Period    string `query:"period" doc:"YYYY-MM" maxLength:"7"`
 	Kind      string `query:"kind" enum:"invoice,credit_note,"`
+	Currency  string `query:"currency" maxLength:"3"`
 	Limit     int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
 	Cursor    string `query:"cursor"`
+	RangeParams
 }
 
 // InvoiceRunIn asks for a period's invoices.
@@ -160,6 +162,7 @@ type SettlementListParams struct {
 	Outcome   string `query:"outcome" enum:"matched,amount_differs,pending,not_settled,no_transaction,"`
 	Limit     int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
 	Cursor    string `query:"cursor"`
+	RangeParams
 }
 
 // ReconcileIn names the session whose settlements to reconcile (all pending ones if empty).
@@ -168,17 +171,22 @@ type ReconcileIn struct {
 }
 
 func registerInvoices(api huma.API, a *app.App) {
-	huma.Register(api, op(http.MethodGet, "/invoices", "list-invoices", "Issued invoices and credit notes", account.RoleViewer, "Billing"),
+	invoicesOp := op(http.MethodGet, "/invoices", "list-invoices", "Issued invoices and credit notes", account.RoleViewer, "Billing")
+	listDoc{times: []string{"issued_at"}, sorts: []string{"issued_at", "number", "total"}, amount: "total"}.document(&invoicesOp)
+	huma.Register(api, invoicesOp,
 		func(ctx context.Context, in *InvoiceListParams) (*body[Page[InvoiceOut]], error) {
 			q := store.Query{Limit: in.Limit, Cursor: in.Cursor, Filter: map[string]string{}}
-			for k, v := range map[string]string{"account_id": in.AccountID, "period": in.Period, "kind": in.Kind} {
+			for k, v := range map[string]string{"account_id": in.AccountID, "period": in.Period, "kind": in.Kind, "currency": in.Currency} {
 				if v != "" {
 					q.Filter[k] = v
 				}
 			}
+			if err := in.apply(&q); err != nil {
+				return nil, err
+			}
 			items, next, err := a.Invoices(ctx, q)
 			if err != nil {
-				return nil, fail(err)
+				return nil, listFail(err)
 			}
 			out := Page[InvoiceOut]{Items: []InvoiceOut{}, NextCursor: next}
 			for i := range items {
@@ -218,7 +226,9 @@ func registerInvoices(api huma.API, a *app.App) {
 			}
 			return &pdfOut{ContentType: "application/pdf", ContentDisposition: `inline; filename="receipt-` + in.ID + `.pdf"`, Body: b}, nil
 		})
-	huma.Register(api, op(http.MethodGet, "/settlements", "list-settlements", "Payment-terminal settlements and their reconciliation", account.RoleViewer, "Billing"),
+	settlementsOp := op(http.MethodGet, "/settlements", "list-settlements", "Payment-terminal settlements and their reconciliation", account.RoleViewer, "Billing")
+	byCreation.document(&settlementsOp)
+	huma.Register(api, settlementsOp,
 		func(ctx context.Context, in *SettlementListParams) (*body[Page[billing.Settlement]], error) {
 			q := store.Query{Limit: in.Limit, Cursor: in.Cursor, Filter: map[string]string{}}
 			for k, v := range map[string]string{"session_id": in.SessionID, "station_id": in.StationID, "outcome": in.Outcome} {
@@ -226,9 +236,12 @@ func registerInvoices(api huma.API, a *app.App) {
 					q.Filter[k] = v
 				}
 			}
+			if err := in.apply(&q); err != nil {
+				return nil, err
+			}
 			items, next, err := a.Settlements(ctx, q)
 			if err != nil {
-				return nil, fail(err)
+				return nil, listFail(err)
 			}
 			if items == nil {
 				items = []billing.Settlement{}

@@ -176,15 +176,22 @@ func registerLedger(api huma.API, a *app.App) {
 			return out, nil
 		})
 
-	huma.Register(api, op(http.MethodGet, "/accounts/{id}/topups", "list-topups", "List an account's top-ups, newest first", account.RoleViewer, tag),
+	topUpsOp := op(http.MethodGet, "/accounts/{id}/topups", "list-topups", "List an account's top-ups, newest first", account.RoleViewer, tag)
+	listDoc{times: creationTime, sorts: creationTime, amount: "amount", desc: true}.document(&topUpsOp)
+	huma.Register(api, topUpsOp,
 		func(ctx context.Context, in *struct {
 			ID     string `path:"id" maxLength:"100"`
 			Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
 			Cursor string `query:"cursor"`
+			RangeParams
 		}) (*body[Page[TopUpOut]], error) {
-			ts, next, err := a.TopUps(ctx, in.ID, pageQuery(in.Limit, in.Cursor))
+			q := pageQuery(in.Limit, in.Cursor)
+			if err := in.apply(&q); err != nil {
+				return nil, err
+			}
+			ts, next, err := a.TopUps(ctx, in.ID, q)
 			if err != nil {
-				return nil, ledgerFail(err)
+				return nil, ledgerListFail(err)
 			}
 			out := make([]TopUpOut, 0, len(ts))
 			for i := range ts {
@@ -193,15 +200,22 @@ func registerLedger(api huma.API, a *app.App) {
 			return &body[Page[TopUpOut]]{Page[TopUpOut]{Items: out, NextCursor: next}}, nil
 		})
 
-	huma.Register(api, op(http.MethodGet, "/accounts/{id}/ledger", "list-ledger-entries", "List an account's ledger entries, newest first", account.RoleViewer, tag),
+	entriesOp := op(http.MethodGet, "/accounts/{id}/ledger", "list-ledger-entries", "List an account's ledger entries, newest first", account.RoleViewer, tag)
+	listDoc{times: creationTime, sorts: []string{"created_at", "amount"}, amount: "signed amount", desc: true}.document(&entriesOp)
+	huma.Register(api, entriesOp,
 		func(ctx context.Context, in *struct {
 			ID     string `path:"id" maxLength:"100"`
 			Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
 			Cursor string `query:"cursor"`
+			RangeParams
 		}) (*body[Page[EntryOut]], error) {
-			es, next, err := a.LedgerEntries(ctx, in.ID, pageQuery(in.Limit, in.Cursor))
+			q := pageQuery(in.Limit, in.Cursor)
+			if err := in.apply(&q); err != nil {
+				return nil, err
+			}
+			es, next, err := a.LedgerEntries(ctx, in.ID, q)
 			if err != nil {
-				return nil, ledgerFail(err)
+				return nil, ledgerListFail(err)
 			}
 			out := make([]EntryOut, 0, len(es))
 			for _, e := range es {
@@ -313,6 +327,15 @@ func postLedger(h IdempotencyHeader, wire Money, do func(key string, m money.Mon
 		return nil, ledgerFail(err)
 	}
 	return &created[LedgerTxOut]{Status: http.StatusCreated, Body: ledgerTxOut(lt)}, nil
+}
+
+// ledgerListFail is ledgerFail for the ledger's lists: a refused sort, range or cursor is a
+// 400 naming its query parameter.
+func ledgerListFail(err error) error {
+	if errors.Is(err, store.ErrBadQuery) {
+		return listFail(err)
+	}
+	return ledgerFail(err)
 }
 
 func pageQuery(limit int, cursor string) store.Query {

@@ -54,33 +54,44 @@ func stationView(a *app.App) func(context.Context, *asset.Station) (StationOut, 
 	}
 }
 
+// The time field and sort of lists ordered by creation (most master data).
+var (
+	creationTime = []string{"created_at"}
+	byCreation   = listDoc{times: creationTime, sorts: creationTime}
+)
+
 func registerMasterData(api huma.API, a *app.App) {
-	registerCRUD(api, a, app.Sites, crudSpec{path: "/sites", name: "site", plural: "sites", tag: "Sites", filters: []string{"name", "time_zone", "default_tariff_id"}}, same[asset.Site])
-	registerCRUD(api, a, app.Nodes, crudSpec{path: "/nodes", name: "node", plural: "nodes", tag: "Power distribution", filters: []string{"site_id", "parent_id", "kind"}}, same[asset.Node])
-	registerCRUD(api, a, app.Stations, crudSpec{path: "/stations", name: "station", plural: "stations", tag: "Stations", filters: []string{"site_id", "node_id", "kind"}}, stationView(a))
-	registerCRUD(api, a, app.EVSEs, crudSpec{path: "/evses", name: "evse", plural: "evses", tag: "Stations", filters: []string{"station_id", "evse_no"}}, same[asset.EVSE])
-	registerCRUD(api, a, app.Connectors, crudSpec{path: "/connectors", name: "connector", plural: "connectors", tag: "Stations", filters: []string{"evse_id", "station_id", "connector_no"}}, same[asset.Connector])
-	registerCRUD(api, a, app.Devices, crudSpec{path: "/devices", name: "device", plural: "devices", tag: "Power quality", filters: []string{"site_id", "node_id", "kind"}}, same[asset.Device])
-	registerCRUD(api, a, app.Cabinets, crudSpec{path: "/cabinets", name: "cabinet", plural: "cabinets", tag: "Battery swap", filters: []string{"station_id"}}, same[asset.Cabinet])
-	registerCRUD(api, a, app.Batteries, crudSpec{path: "/batteries", name: "battery", plural: "batteries", tag: "Battery swap", filters: []string{"serial", "battery_type", "state", "cabinet_id"}}, same[asset.Battery])
-	registerCRUD(api, a, app.Users, crudSpec{path: "/users", name: "user", plural: "users", tag: "Purchasers and users", filters: []string{"email", "role", "group_id", "name"}}, same[account.User])
-	registerCRUD(api, a, app.Accounts, crudSpec{path: "/accounts", name: "account", plural: "accounts", tag: "Accounts", filters: []string{"user_id", "currency"}, noCreate: true}, accountView(a))
-	registerCRUD(api, a, app.IdTokens, crudSpec{path: "/id-tokens", name: "id-token", plural: "id-tokens", tag: "Id tokens", filters: []string{"uid", "account_id", "group_id"}}, same[account.IdToken])
-	registerCRUD(api, a, app.Groups, crudSpec{path: "/purchaser-groups", name: "purchaser-group", plural: "purchaser-groups", tag: "Purchasers and users", filters: []string{"name", "tariff_id"}}, same[account.Group])
-	registerCRUD(api, a, app.Vehicles, crudSpec{path: "/vehicles", name: "vehicle", plural: "vehicles", tag: "Vehicles", filters: []string{"owner_id", "vin", "plate"}}, same[account.Vehicle])
-	registerCRUD(api, a, app.APITokens, crudSpec{path: "/api-tokens", name: "api-token", plural: "api-tokens", tag: "API tokens", filters: []string{"user_id"}, noCreate: true}, same[account.APIToken])
-	registerCRUD(api, a, auditResource, crudSpec{path: "/audit", name: "audit-event", plural: "audit-events", tag: "Audit", filters: []string{"actor", "entity", "entity_id"}, noWrite: true}, same[audit.Event])
+	registerCRUD(api, a, app.Sites, crudSpec{path: "/sites", name: "site", plural: "sites", tag: "Sites", filters: []string{"name", "time_zone", "default_tariff_id"}, list: listDoc{times: creationTime, sorts: []string{"created_at", "name"}}}, same[asset.Site])
+	registerCRUD(api, a, app.Nodes, crudSpec{path: "/nodes", name: "node", plural: "nodes", tag: "Power distribution", filters: []string{"site_id", "parent_id", "kind"}, list: byCreation}, same[asset.Node])
+	registerCRUD(api, a, app.Stations, crudSpec{path: "/stations", name: "station", plural: "stations", tag: "Stations", filters: []string{"site_id", "node_id", "kind"}, list: byCreation}, stationView(a))
+	registerCRUD(api, a, app.EVSEs, crudSpec{path: "/evses", name: "evse", plural: "evses", tag: "Stations", filters: []string{"station_id", "evse_no"}, list: byCreation}, same[asset.EVSE])
+	registerCRUD(api, a, app.Connectors, crudSpec{path: "/connectors", name: "connector", plural: "connectors", tag: "Stations", filters: []string{"evse_id", "station_id", "connector_no"}, list: byCreation}, same[asset.Connector])
+	registerCRUD(api, a, app.Devices, crudSpec{path: "/devices", name: "device", plural: "devices", tag: "Power quality", filters: []string{"site_id", "node_id", "kind"}, list: byCreation}, same[asset.Device])
+	registerCRUD(api, a, app.Cabinets, crudSpec{path: "/cabinets", name: "cabinet", plural: "cabinets", tag: "Battery swap", filters: []string{"station_id"}, list: byCreation}, same[asset.Cabinet])
+	registerCRUD(api, a, app.Batteries, crudSpec{path: "/batteries", name: "battery", plural: "batteries", tag: "Battery swap", filters: []string{"serial", "battery_type", "state", "cabinet_id"}, list: listDoc{times: creationTime, sorts: []string{"created_at", "serial"}}}, same[asset.Battery])
+	registerCRUD(api, a, app.Users, crudSpec{path: "/users", name: "user", plural: "users", tag: "Purchasers and users", filters: []string{"email", "role", "group_id", "name"}, list: listDoc{times: creationTime, sorts: []string{"created_at", "name", "email"}}}, same[account.User])
+	registerCRUD(api, a, app.Accounts, crudSpec{path: "/accounts", name: "account", plural: "accounts", tag: "Accounts", filters: []string{"user_id", "currency"}, noCreate: true, list: byCreation}, accountView(a))
+	registerCRUD(api, a, app.IdTokens, crudSpec{path: "/id-tokens", name: "id-token", plural: "id-tokens", tag: "Id tokens", filters: []string{"uid", "account_id", "group_id"}, list: listDoc{times: creationTime, sorts: []string{"created_at", "uid"}}}, same[account.IdToken])
+	registerCRUD(api, a, app.Groups, crudSpec{path: "/purchaser-groups", name: "purchaser-group", plural: "purchaser-groups", tag: "Purchasers and users", filters: []string{"name", "tariff_id"}, list: listDoc{times: creationTime, sorts: []string{"created_at", "name"}}}, same[account.Group])
+	registerCRUD(api, a, app.Vehicles, crudSpec{path: "/vehicles", name: "vehicle", plural: "vehicles", tag: "Vehicles", filters: []string{"owner_id", "vin", "plate"}, list: listDoc{times: creationTime, sorts: []string{"created_at", "plate"}}}, same[account.Vehicle])
+	registerCRUD(api, a, app.APITokens, crudSpec{path: "/api-tokens", name: "api-token", plural: "api-tokens", tag: "API tokens", filters: []string{"user_id"}, noCreate: true, list: byCreation}, same[account.APIToken])
+	registerCRUD(api, a, auditResource, crudSpec{path: "/audit", name: "audit-event", plural: "audit-events", tag: "Audit", filters: []string{"actor", "entity", "entity_id"}, noWrite: true, list: listDoc{times: []string{"at"}, sorts: []string{"at"}}}, same[audit.Event])
 
 	// The EVSEs of a station, nested as scripts expect.
-	huma.Register(api, op(http.MethodGet, "/stations/{id}/evses", "list-station-evses", "List a station's EVSEs", account.RoleViewer, "Stations"),
+	evsesOp := op(http.MethodGet, "/stations/{id}/evses", "list-station-evses", "List a station's EVSEs", account.RoleViewer, "Stations")
+	byCreation.document(&evsesOp)
+	huma.Register(api, evsesOp,
 		func(ctx context.Context, in *struct {
 			ID string `path:"id"`
 			ListParams
 		}) (*body[Page[asset.EVSE]], error) {
-			q := in.query()
+			q, err := in.parse()
+			if err != nil {
+				return nil, err
+			}
 			q.Filter = map[string]string{"station_id": in.ID}
 			items, next, err := app.List(ctx, a, app.EVSEs, q)
-			return &body[Page[asset.EVSE]]{Page[asset.EVSE]{Items: items, NextCursor: next}}, fail(err)
+			return &body[Page[asset.EVSE]]{Page[asset.EVSE]{Items: items, NextCursor: next}}, listFail(err)
 		})
 	huma.Register(api, withStatus(op(http.MethodPost, "/stations/{id}/evses", "create-station-evse", "Add an EVSE to a station", account.RoleOperator, "Stations"), http.StatusCreated),
 		func(ctx context.Context, in *struct {
@@ -96,6 +107,9 @@ func registerMasterData(api huma.API, a *app.App) {
 			}
 			return &created[asset.EVSE]{Status: http.StatusCreated, Body: *v}, nil
 		})
+
+	// The cross-entity search reads master data; it is mounted with it (search.go).
+	registerSearch(api, a)
 
 	type tokenOut struct {
 		account.APIToken

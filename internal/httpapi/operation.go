@@ -50,11 +50,13 @@ var commandsResource = &app.Resource[charging.Command, struct{}]{Name: "command"
 
 func registerOperation(api huma.API, a *app.App) {
 	registerCRUD(api, a, sessionsResource, crudSpec{path: "/sessions", name: "session", plural: "sessions", tag: "Sessions",
-		filters: []string{"station_id", "evse_no", "account_id", "id_token", "kind", "tx_ref"}, noWrite: true}, sessionView)
+		filters: []string{"station_id", "evse_no", "account_id", "id_token", "kind", "tx_ref", "site_id", "evse_id", "user_id", "vehicle_id", "tariff_id", "currency"},
+		list:    listDoc{times: []string{"started_at", "stopped_at"}, sorts: []string{"started_at", "stopped_at", "cost"}, amount: "cost"},
+		noWrite: true}, sessionView)
 	registerCRUD(api, a, eventsResource, crudSpec{path: "/station-events", name: "station-event", plural: "station-events", tag: "Stations",
-		filters: []string{"station_id", "kind"}, noWrite: true}, same[charging.StationEvent])
+		filters: []string{"station_id", "kind"}, list: listDoc{times: []string{"at"}, sorts: []string{"at"}}, noWrite: true}, same[charging.StationEvent])
 	registerCRUD(api, a, commandsResource, crudSpec{path: "/commands", name: "command", plural: "commands", tag: "Commands",
-		filters: []string{"station_id", "action", "actor"}, noWrite: true}, same[charging.Command])
+		filters: []string{"station_id", "action", "actor"}, list: byCreation, noWrite: true}, same[charging.Command])
 
 	huma.Register(api, op(http.MethodGet, "/sessions/{id}/meter-values", "list-session-meter-values", "Every meter reading of a session", account.RoleViewer, "Sessions"),
 		func(ctx context.Context, in *idPath) (*body[Page[ReadingOut]], error) {

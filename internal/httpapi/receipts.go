@@ -49,7 +49,8 @@ var cdrsResource = &app.Resource[billing.CDRRecord, struct{}]{Name: "CDR", Write
 
 func registerReceipts(api huma.API, a *app.App) {
 	registerCRUD(api, a, cdrsResource, crudSpec{path: "/cdrs", name: "cdr", plural: "cdrs", tag: "Billing",
-		filters: []string{"session_id", "account_id", "station_id"}, noWrite: true}, same[billing.CDRRecord])
+		filters: []string{"session_id", "account_id", "station_id", "tariff_id", "currency"},
+		list:    listDoc{times: creationTime, sorts: []string{"created_at", "total"}, amount: "total charged"}, noWrite: true}, same[billing.CDRRecord])
 	huma.Register(api, op(http.MethodGet, "/sessions/{id}/receipt", "get-session-receipt", "The receipt of an ended session", account.RoleViewer, "Billing"),
 		func(ctx context.Context, in *idPath) (*body[ReceiptOut], error) {
 			r, err := a.Receipt(ctx, in.ID)

@@ -42,8 +42,10 @@ type SwapListParams struct {
 	VehicleID   string `query:"vehicle_id" maxLength:"100"`
 	BatteryType string `query:"battery_type" maxLength:"50"`
 	Status      string `query:"status" enum:"dispatched,in_received,completed,timed_out,cancelled,"`
+	Currency    string `query:"currency" maxLength:"3"`
 	Limit       int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
 	Cursor      string `query:"cursor"`
+	RangeParams
 }
 
 // registerSwap mounts battery swapping and V2G discharging.
@@ -57,18 +59,23 @@ func registerSwap(api huma.API, a *app.App) {
 			}
 			return &created[SwapOut]{Status: http.StatusCreated, Body: swapOut(o)}, nil
 		})
-	huma.Register(api, op(http.MethodGet, "/swaps", "list-swaps", "Swap orders", account.RoleViewer, "Battery swap"),
+	swapsOp := op(http.MethodGet, "/swaps", "list-swaps", "Swap orders", account.RoleViewer, "Battery swap")
+	listDoc{times: []string{"created_at", "updated_at"}, sorts: []string{"created_at", "updated_at", "total"}, amount: "total charged"}.document(&swapsOp)
+	huma.Register(api, swapsOp,
 		func(ctx context.Context, in *SwapListParams) (*body[Page[SwapOut]], error) {
 			q := store.Query{Limit: in.Limit, Cursor: in.Cursor, Filter: map[string]string{}}
 			for k, v := range map[string]string{"station_id": in.StationID, "account_id": in.AccountID, "vehicle_id": in.VehicleID,
-				"battery_type": in.BatteryType, "status": in.Status} {
+				"battery_type": in.BatteryType, "status": in.Status, "currency": in.Currency} {
 				if v != "" {
 					q.Filter[k] = v
 				}
 			}
+			if err := in.apply(&q); err != nil {
+				return nil, err
+			}
 			items, next, err := a.Swaps(ctx, q)
 			if err != nil {
-				return nil, fail(err)
+				return nil, listFail(err)
 			}
 			out := Page[SwapOut]{Items: []SwapOut{}, NextCursor: next}
 			for i := range items {
@@ -84,16 +91,23 @@ func registerSwap(api huma.API, a *app.App) {
 			}
 			return &body[SwapOut]{swapOut(o)}, nil
 		})
-	huma.Register(api, op(http.MethodGet, "/batteries/{id}/history", "battery-history",
-		"A battery's history: every swap in and out, every SoH reading, leaving rotation", account.RoleViewer, "Battery swap"),
+	historyOp := op(http.MethodGet, "/batteries/{id}/history", "battery-history",
+		"A battery's history: every swap in and out, every SoH reading, leaving rotation", account.RoleViewer, "Battery swap")
+	listDoc{times: []string{"at"}, sorts: []string{"at"}}.document(&historyOp)
+	huma.Register(api, historyOp,
 		func(ctx context.Context, in *struct {
 			ID     string `path:"id"`
 			Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
 			Cursor string `query:"cursor"`
+			RangeParams
 		}) (*body[Page[swap.BatteryEvent]], error) {
-			items, next, err := a.BatteryHistory(ctx, in.ID, store.Query{Limit: in.Limit, Cursor: in.Cursor})
+			q := store.Query{Limit: in.Limit, Cursor: in.Cursor}
+			if err := in.apply(&q); err != nil {
+				return nil, err
+			}
+			items, next, err := a.BatteryHistory(ctx, in.ID, q)
 			if err != nil {
-				return nil, fail(err)
+				return nil, listFail(err)
 			}
 			if items == nil {
 				items = []swap.BatteryEvent{}

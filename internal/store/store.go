@@ -4,6 +4,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/evcs/evcs/internal/account"
@@ -41,6 +43,62 @@ type Query struct {
 	Search string            // substring match on the repository's searchable fields
 	Limit  int               // 1..500, default 50
 	Cursor string            // opaque, from the previous page's next cursor
+
+	// From (inclusive) and To (exclusive) bound the list's time field: TimeField, or when empty
+	// the repository's natural one (a session's start, a ledger entry's or alarm's creation…).
+	// Zero: unbounded. With a range and no Sort, the list is ordered by that time field, so
+	// the range is read from an index instead of by id.
+	From, To  time.Time
+	TimeField string
+	// MinAmount and MaxAmount bound the repository's amount (a session's cost, a top-up's or
+	// ledger entry's amount, an invoice's total), inclusive, as exact decimals in each row's
+	// currency ("12.5"); "" is unbounded. Rows without an amount yet (unrated) never match.
+	MinAmount, MaxAmount string
+	// Sort is a field of the repository's allow-list, "-field" for descending; "" is the
+	// repository's default order (id). A cursor is only valid with the Sort it was made for.
+	Sort string
+}
+
+// ErrBadQuery marks a list query the store refuses for its sort, time range, amount range or a
+// cursor made for another sort: the API answers it with 400 naming the query parameter (the
+// error's field).
+var ErrBadQuery = errors.New("bad list query")
+
+// BadQuery is an Invalid error about a list query parameter, marked with ErrBadQuery.
+func BadQuery(param, format string, args ...any) error {
+	return &errs.Error{Kind: errs.Invalid, Field: param, Msg: fmt.Sprintf(format, args...), Err: ErrBadQuery}
+}
+
+// SearchQuery is a cross-entity search: Text is matched, case-insensitively, as a substring.
+type SearchQuery struct {
+	Text    string
+	PerType int      // hits per type, 1..50 (default 10)
+	Types   []string // SearchTypes to search; empty: all
+}
+
+// Search hit types.
+const (
+	SearchPurchasers = "purchasers"
+	SearchIdTokens   = "id_tokens"
+	SearchVehicles   = "vehicles"
+	SearchStations   = "stations"
+)
+
+// SearchTypes are the types Search knows, in the order it answers them.
+var SearchTypes = []string{SearchPurchasers, SearchIdTokens, SearchVehicles, SearchStations}
+
+// SearchResult are a search's hits per type.
+type SearchResult struct {
+	Purchasers []account.User    // users with role purchaser, by name or e-mail
+	IdTokens   []account.IdToken // by uid
+	Vehicles   []account.Vehicle // by plate or VIN
+	Stations   []StationHit      // by id, name, vendor, model or site name
+}
+
+// StationHit is a station found by a search, with its site's name.
+type StationHit struct {
+	asset.Station
+	SiteName string
 }
 
 // Repo is the common shape of master-data repositories.
@@ -108,4 +166,8 @@ type Tx interface {
 
 	// Balance is the sum of an account's ledger entries, in minor units.
 	Balance(ctx context.Context, accountID string) (int64, error)
+
+	// Search finds purchasers, id tokens, vehicles and stations whose text fields contain
+	// q.Text, case-insensitively.
+	Search(ctx context.Context, q SearchQuery) (*SearchResult, error)
 }

@@ -95,8 +95,9 @@ func eachPage[T any](ctx context.Context, r store.Repo[T], q store.Query, fn fun
 
 // snapshot reads the dashboard's numbers. "Today" is the server's local day.
 //
-// The store lists sessions by id with no time filter, so today's figures scan the sessions
-// table; a started_after filter in store.Query would bound it (see the report).
+// Today's figures read three time- or status-bounded lists (each an index range), not the
+// whole sessions table: the running sessions, those started since midnight and those stopped
+// since midnight.
 func (c *Console) snapshot(ctx context.Context) (*Snapshot, error) {
 	now := c.app.Clock.Now()
 	y, m, d := now.Local().Date()
@@ -136,7 +137,12 @@ func (c *Console) snapshot(ctx context.Context) (*Snapshot, error) {
 			byStation[l.StationID] = append(byStation[l.StationID], ConnectorLive{EVSE: l.EVSENo, Connector: l.ConnectorNo, Status: l.Status, Error: l.ErrorCode, At: l.At.UTC().Format(time.RFC3339)})
 		}
 		power := map[string]int64{}
-		if err := eachPage(ctx, tx.Sessions(), store.Query{}, func(s *charging.Session) {
+		seen := map[string]bool{}
+		count := func(s *charging.Session) {
+			if seen[s.ID] {
+				return // in more than one of the lists
+			}
+			seen[s.ID] = true
 			if s.Status == charging.Active {
 				snap.ActiveSessions++
 				power[s.StationID] += s.PowerW
@@ -148,8 +154,15 @@ func (c *Console) snapshot(ctx context.Context) (*Snapshot, error) {
 			if s.StoppedAt != nil && !s.StoppedAt.Before(midnight) && s.CostMinor != nil {
 				revenue[s.Currency] += *s.CostMinor
 			}
-		}); err != nil {
-			return err
+		}
+		for _, q := range []store.Query{
+			{Filter: map[string]string{"status": charging.Active}},
+			{From: midnight},
+			{From: midnight, TimeField: "stopped_at"},
+		} {
+			if err := eachPage(ctx, tx.Sessions(), q, count); err != nil {
+				return err
+			}
 		}
 		err = eachPage(ctx, tx.Stations(), store.Query{Filter: map[string]string{"status": asset.Active}}, func(st *asset.Station) {
 			row := StationRow{ID: st.ID, Connectors: byStation[st.ID], PowerW: power[st.ID], Power: kw(power[st.ID])}

@@ -10,8 +10,10 @@ import (
 
 var (
 	invoiceTable = &table[billing.Invoice]{name: "invoices", entity: "invoice",
-		cols: []string{"account_id", "period", "kind", "series", "number"},
-		vals: func(v *billing.Invoice) []any { return []any{v.AccountID, v.Period, v.Kind, v.Series, v.Number} },
+		cols: []string{"account_id", "period", "kind", "series", "number", "currency", "total_minor"},
+		vals: func(v *billing.Invoice) []any {
+			return []any{v.AccountID, v.Period, v.Kind, v.Series, v.Number, v.Currency, v.TotalMinor}
+		},
 		meta: func(v *billing.Invoice) meta { return meta{&v.ID, &v.Status, &v.IssuedAt, &v.IssuedAt} }}
 	settlementTable = &table[billing.Settlement]{name: "settlements", entity: "settlement",
 		cols: []string{"station_id", "session_id", "transaction_id", "psp_ref", "payment_status", "outcome"},

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strings"
-	"time"
 
 	"github.com/evcs/evcs/internal/account"
 	"github.com/evcs/evcs/internal/errs"
@@ -146,104 +145,7 @@ func decodeCursor(c string) (string, error) {
 	return string(b), nil
 }
 
-// Entries lists an account's entries, newest first (ids are time-ordered).
-func (l ledger) Entries(ctx context.Context, accountID string, q store.Query) ([]account.LedgerEntry, string, error) {
-	limit := pageLimit(q)
-	before, err := decodeCursor(q.Cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	sqlq := "SELECT e.id, e.tx_id, e.account_id, e.amount, e.currency, e.created_at, t.kind, t.ref FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.tx_id WHERE e.account_id = ?"
-	args := []any{accountID}
-	if before != "" {
-		sqlq += " AND e.id < ?"
-		args = append(args, before)
-	}
-	sqlq += " ORDER BY e.id DESC LIMIT ?"
-	args = append(args, limit+1)
-	rows, err := l.t.q.QueryContext(ctx, l.t.db.rebind(sqlq), args...)
-	if err != nil {
-		return nil, "", l.t.db.mapErr("ledger entries", err)
-	}
-	defer rows.Close()
-	var out []account.LedgerEntry
-	for rows.Next() {
-		var e account.LedgerEntry
-		var at int64
-		if err := rows.Scan(&e.ID, &e.TxID, &e.AccountID, &e.Amount, &e.Currency, &at, &e.Kind, &e.Memo); err != nil {
-			return nil, "", l.t.db.mapErr("ledger entries", err)
-		}
-		e.At = time.UnixMicro(at).UTC()
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", l.t.db.mapErr("ledger entries", err)
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = base64.RawURLEncoding.EncodeToString([]byte(out[limit-1].ID))
-	}
-	return out, next, nil
-}
-
-// Transactions lists ledger transactions, newest first. Filters: kind, ref, account_id.
-func (l ledger) Transactions(ctx context.Context, q store.Query) ([]account.LedgerTx, string, error) {
-	limit := pageLimit(q)
-	before, err := decodeCursor(q.Cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	var where []string
-	var args []any
-	for k, v := range q.Filter {
-		switch k {
-		case "kind", "ref":
-			where = append(where, "t."+k+" = ?")
-		case "account_id":
-			where = append(where, "t.id IN (SELECT tx_id FROM ledger_entries WHERE account_id = ?)")
-		default:
-			return nil, "", errs.Field(k, "cannot filter ledger transactions by %s (filters: kind, ref, account_id)", k)
-		}
-		args = append(args, v)
-	}
-	if before != "" {
-		where = append(where, "t.id < ?")
-		args = append(args, before)
-	}
-	sqlq := "SELECT t.data FROM ledger_transactions t"
-	if len(where) > 0 {
-		sqlq += " WHERE " + strings.Join(where, " AND ")
-	}
-	sqlq += " ORDER BY t.id DESC LIMIT ?"
-	args = append(args, limit+1)
-	rows, err := l.t.q.QueryContext(ctx, l.t.db.rebind(sqlq), args...)
-	if err != nil {
-		return nil, "", l.t.db.mapErr("ledger transactions", err)
-	}
-	defer rows.Close()
-	var out []account.LedgerTx
-	for rows.Next() {
-		var data string
-		if err := rows.Scan(&data); err != nil {
-			return nil, "", l.t.db.mapErr("ledger transactions", err)
-		}
-		var lt account.LedgerTx
-		if err := json.Unmarshal([]byte(data), &lt); err != nil {
-			return nil, "", errs.Wrap("decode ledger transaction", err)
-		}
-		out = append(out, lt)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", l.t.db.mapErr("ledger transactions", err)
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = base64.RawURLEncoding.EncodeToString([]byte(out[limit-1].ID))
-	}
-	return out, next, nil
-}
+// Entries and Transactions are in query_ledger.go, with the other lists.
 
 // Check returns the ids of transactions that do not sum to zero, and "*" when the whole ledger
 // does not (which a per-transaction check would already show, unless entries lost their row).

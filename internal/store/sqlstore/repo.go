@@ -3,8 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -49,7 +49,18 @@ type repo[T any] struct {
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
-func (r repo[T]) Filterable() []string { return append([]string{"status"}, r.t.cols...) }
+// Filterable lists the exact filters: status, the table's columns (but those kept only for
+// ranges and sorts) and the list's filters on related tables.
+func (r repo[T]) Filterable() []string {
+	sp := specOf(r.t)
+	out := []string{"status"}
+	for _, c := range r.t.cols {
+		if !slices.Contains(sp.internal, c) {
+			out = append(out, c)
+		}
+	}
+	return append(out, slices.Sorted(maps.Keys(sp.virtual))...)
+}
 
 func (r repo[T]) Create(ctx context.Context, v *T) error {
 	m := r.t.meta(v)
@@ -102,12 +113,18 @@ func (r repo[T]) selectCols() string {
 	return "data"
 }
 
-func (r repo[T]) scan(row interface{ Scan(...any) error }) (*T, error) {
+func (r repo[T]) scan(row interface{ Scan(...any) error }) (*T, error) { return r.scanWith(row, nil) }
+
+// scanWith scans a row of selectCols, then extra (when not nil) from the next column.
+func (r repo[T]) scanWith(row interface{ Scan(...any) error }, extra any) (*T, error) {
 	var data string
 	var secret string
 	dst := []any{&data}
 	if r.t.secret != nil {
 		dst = append(dst, &secret)
+	}
+	if extra != nil {
+		dst = append(dst, extra)
 	}
 	if err := row.Scan(dst...); err != nil {
 		return nil, err
@@ -131,7 +148,7 @@ func (r repo[T]) Get(ctx context.Context, id string) (*T, error) {
 }
 
 func (r repo[T]) GetBy(ctx context.Context, field, value string) (*T, error) {
-	if field != "id" && !slices.Contains(r.Filterable(), field) && field != "secret" {
+	if field != "id" && field != "status" && !slices.Contains(r.t.cols, field) && field != "secret" {
 		return nil, errs.E(errs.Internal, "%s has no column %q", r.t.name, field)
 	}
 	v, err := r.scan(r.q.QueryRowContext(ctx, r.db.rebind("SELECT "+r.selectCols()+" FROM "+r.t.name+" WHERE "+field+" = ? ORDER BY id LIMIT 1"), value))
@@ -141,13 +158,14 @@ func (r repo[T]) GetBy(ctx context.Context, field, value string) (*T, error) {
 	return v, r.db.mapErr("get "+r.t.entity, err)
 }
 
+// List pages a table: exact filters, search, the list's time and amount ranges and its sort
+// (see listSpec), keyset-paged on (sort column, id).
 func (r repo[T]) List(ctx context.Context, q store.Query) ([]T, string, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	if limit > 500 {
-		limit = 500
+	limit := pageLimit(q)
+	sp := specOf(r.t)
+	p, err := planList(sp, q)
+	if err != nil {
+		return nil, "", err
 	}
 	var where []string
 	var args []any
@@ -161,30 +179,31 @@ func (r repo[T]) List(ctx context.Context, q store.Query) ([]T, string, error) {
 		if !slices.Contains(allowed, k) {
 			return nil, "", errs.Field(k, "cannot filter %s by %s (filters: %s)", r.t.name, k, strings.Join(allowed, ", "))
 		}
-		where = append(where, k+" = ?")
+		if cond, ok := sp.virtual[k]; ok {
+			where = append(where, cond)
+		} else {
+			where = append(where, k+" = ?")
+		}
 		args = append(args, q.Filter[k])
 	}
 	if q.Search != "" && len(r.t.search) > 0 {
 		var ors []string
 		for _, c := range r.t.search {
-			ors = append(ors, "LOWER("+c+") LIKE ?")
-			args = append(args, "%"+strings.ToLower(q.Search)+"%")
+			ors = append(ors, "LOWER("+c+") LIKE ? ESCAPE '\\'")
+			args = append(args, likePattern(q.Search))
 		}
 		where = append(where, "("+strings.Join(ors, " OR ")+")")
 	}
-	if q.Cursor != "" {
-		after, err := base64.RawURLEncoding.DecodeString(q.Cursor)
-		if err != nil {
-			return nil, "", errs.Field("cursor", "not a cursor from this API")
-		}
-		where = append(where, "id > ?")
-		args = append(args, string(after))
+	where, args = append(where, p.where...), append(args, p.args...)
+	sel := r.selectCols()
+	if c := p.sortCol(); c != "" {
+		sel += ", " + c
 	}
-	sqlq := "SELECT " + r.selectCols() + " FROM " + r.t.name
+	sqlq := "SELECT " + sel + " FROM " + r.t.name
 	if len(where) > 0 {
 		sqlq += " WHERE " + strings.Join(where, " AND ")
 	}
-	sqlq += " ORDER BY id LIMIT ?"
+	sqlq += p.orderBy() + " LIMIT ?"
 	args = append(args, limit+1)
 	rows, err := r.q.QueryContext(ctx, r.db.rebind(sqlq), args...)
 	if err != nil {
@@ -192,10 +211,15 @@ func (r repo[T]) List(ctx context.Context, q store.Query) ([]T, string, error) {
 	}
 	defer rows.Close()
 	items := make([]T, 0, limit)
+	var last any
 	for rows.Next() {
-		v, err := r.scan(rows)
+		sv := p.newSortValue()
+		v, err := r.scanWith(rows, sv)
 		if err != nil {
 			return nil, "", r.db.mapErr("list "+r.t.name, err)
+		}
+		if len(items) < limit {
+			last = sv
 		}
 		items = append(items, *v)
 	}
@@ -205,7 +229,7 @@ func (r repo[T]) List(ctx context.Context, q store.Query) ([]T, string, error) {
 	next := ""
 	if len(items) > limit {
 		items = items[:limit]
-		next = base64.RawURLEncoding.EncodeToString([]byte(*r.t.meta(&items[limit-1]).ID))
+		next = p.next(*r.t.meta(&items[limit-1]).ID, last)
 	}
 	return items, next, nil
 }

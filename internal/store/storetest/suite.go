@@ -173,6 +173,7 @@ func Run(t *testing.T, s store.Store) {
 	})
 	t.Run("billing", func(t *testing.T) { runBilling(t, s) }) // needs acc_1
 	t.Run("invoices", func(t *testing.T) { runInvoices(t, s) })
+	t.Run("query", func(t *testing.T) { runQuery(t, s) })
 }
 
 // runOperation covers sessions, readings, status and counters.
