@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -24,16 +26,23 @@ type Conn struct {
 	StationID string
 	s         *Server
 	ws        *websocket.Conn
+	nc        *leanConn // the socket under ws: its read deadline is the idle timeout
 	proto     Protocol
-	caller    *ocppj.Caller
 	remote    string
-	arrival   uint64 // order of the handshake request, to settle which connection is newest
+	arrival   uint64    // order of the handshake request, to settle which connection is newest
+	since     time.Time // when it was registered (under s.mu)
 	ctx       context.Context
 	cancel    context.CancelFunc
 	seq       atomic.Uint64
 	log       *slog.Logger // log with c.ctx (or a message's context): lines then name the station
 	limit     *bucket      // read loop only
 	throttled bool         // the last CALL was refused for the rate limit (log once per episode)
+
+	// The Caller for EVCS's own calls to the station, made on the first one: most stations are
+	// never called, and an idle connection should cost as little as possible.
+	callerMu     sync.Mutex
+	caller       *ocppj.Caller
+	callerClosed bool
 
 	// The last replies sent, by message id: a CALL repeated on this connection gets the same
 	// answer without being handled twice.
@@ -45,14 +54,37 @@ type Conn struct {
 	recentN int
 }
 
-func newConn(s *Server, ws *websocket.Conn, id string, p Protocol, remote string) *Conn {
-	c := &Conn{StationID: id, s: s, ws: ws, proto: p, remote: remote, log: s.log, limit: newBucket(s.rateLimit(), time.Now)}
+func newConn(s *Server, ws *websocket.Conn, nc *leanConn, id string, p Protocol, remote string) *Conn {
+	c := &Conn{StationID: id, s: s, ws: ws, nc: nc, proto: p, remote: remote, log: s.log, limit: newBucket(s.rateLimit(), time.Now)}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
 	c.ctx, c.cancel = context.WithCancel(obs.WithLogAttrs(context.Background(), "station", id))
-	c.caller = ocppj.NewCaller(c.write, s.opts.CallTimeout, c.nextID)
 	return c
+}
+
+// callerFor returns the connection's Caller, making it on first use (closed if the connection
+// already is).
+func (c *Conn) callerFor() *ocppj.Caller {
+	c.callerMu.Lock()
+	defer c.callerMu.Unlock()
+	if c.caller == nil {
+		c.caller = ocppj.NewCaller(c.write, c.s.opts.CallTimeout, c.nextID)
+		if c.callerClosed {
+			c.caller.Close(ocppj.ErrClosed)
+		}
+	}
+	return c.caller
+}
+
+// deliver hands a reply to the outstanding call, if there is one.
+func (c *Conn) deliver(m ocppj.Message) {
+	c.callerMu.Lock()
+	caller := c.caller
+	c.callerMu.Unlock()
+	if caller != nil { // no Caller yet: no call was made, so the reply is stray
+		caller.Deliver(m)
+	}
 }
 
 // Version is the connection's OCPP version.
@@ -77,45 +109,70 @@ func (c *Conn) write(frame []byte) error {
 func (c *Conn) Close() error { c.close(websocket.StatusNormalClosure, ""); return nil }
 
 func (c *Conn) close(code websocket.StatusCode, reason string) {
-	c.caller.Close(ocppj.ErrClosed)
+	c.callerMu.Lock()
+	c.callerClosed = true
+	if c.caller != nil {
+		c.caller.Close(ocppj.ErrClosed)
+	}
+	c.callerMu.Unlock()
 	c.cancel()
 	_ = c.ws.Close(code, reason)
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-func (c *Conn) serve() {
-	defer c.close(websocket.StatusNormalClosure, "")
-	v := c.Version()
-	connected := obs.OCPPConnected.WithLabelValues(v.Subprotocol())
-	connected.Inc()
-	defer connected.Dec()
-	for {
-		rctx, cancel := context.WithTimeout(c.ctx, c.s.opts.IdleTimeout)
-		typ, rd, err := c.ws.Reader(rctx)
-		if err != nil {
-			cancel()
-			c.readEnded(err)
+// run starts the connection's read loop; done runs when it has ended.
+func (c *Conn) run(done func()) {
+	obs.OCPPConnected.WithLabelValues(c.Version().Subprotocol()).Inc()
+	go c.step(done)
+}
+
+// step is one turn of the read loop: wait for a frame, handle it, and hand the loop on to a
+// fresh goroutine. Handling a CALL runs deep (decoding, use case, store) and grows the stack to
+// tens of KiB; a goroutine that then waited for the next frame would keep that stack while the
+// station is idle, until garbage collections shrink it again. A fresh goroutine waits with the
+// few KiB the read path needs, so an idle connection costs one small goroutine and no buffer.
+// Frames are still read and handled one after the other, in order, as before.
+func (c *Conn) step(done func()) {
+	next := false
+	defer func() {
+		if r := recover(); r != nil { // a bug in a handler closes this connection, not the process
+			next = false
+			c.log.ErrorContext(c.ctx, "panic while handling a frame: connection closed", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+		if next {
+			go c.step(done)
 			return
 		}
-		buf := bufPool.Get().(*bytes.Buffer)
-		buf.Reset()
-		_, err = buf.ReadFrom(rd)
-		cancel()
-		if err != nil {
-			bufPool.Put(buf)
-			c.readEnded(err)
-			return
-		}
-		if typ != websocket.MessageText {
-			bufPool.Put(buf)
-			continue
-		}
-		c.handleFrame(v, buf.Bytes())
-		if buf.Cap() <= 64<<10 {
-			bufPool.Put(buf)
-		}
+		c.close(websocket.StatusNormalClosure, "")
+		obs.OCPPConnected.WithLabelValues(c.Version().Subprotocol()).Dec()
+		done()
+	}()
+	if c.nc != nil {
+		// The idle timeout is the socket's read deadline rather than a context per read: no
+		// timer and context are allocated per frame or kept per idle connection.
+		_ = c.nc.SetReadDeadline(time.Now().Add(c.s.opts.IdleTimeout))
 	}
+	typ, rd, err := c.ws.Reader(c.ctx)
+	if err != nil {
+		c.readEnded(err)
+		return
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	_, err = buf.ReadFrom(rd)
+	if err != nil {
+		bufPool.Put(buf)
+		c.readEnded(err)
+		return
+	}
+	if typ == websocket.MessageText {
+		c.handleFrame(c.Version(), buf.Bytes())
+	}
+	if buf.Cap() <= 64<<10 {
+		bufPool.Put(buf)
+	}
+	next = true
 }
 
 // readEnded logs why the read loop stopped. An oversized frame has already been answered by
@@ -124,6 +181,11 @@ func (c *Conn) readEnded(err error) {
 	code := websocket.CloseStatus(err)
 	switch {
 	case c.ctx.Err() != nil: // closed by EVCS (replaced, shutdown)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// Silent for longer than the idle timeout: the socket is dropped without a close
+		// handshake, which a station that stopped answering would not complete anyway.
+		c.log.InfoContext(c.ctx, "connection read ended", "err", "idle timeout: nothing received for "+c.s.opts.IdleTimeout.String())
+		_ = c.ws.CloseNow()
 	case code == websocket.StatusNormalClosure || code == websocket.StatusGoingAway:
 		c.log.DebugContext(c.ctx, "station closed the connection", "code", int(code))
 	case errors.Is(err, websocket.ErrMessageTooBig) || code == websocket.StatusMessageTooBig:
@@ -171,7 +233,7 @@ func (c *Conn) handleFrame(v ocppj.Version, frame []byte) {
 	case ocppj.TypeCallResult, ocppj.TypeCallError, ocppj.TypeCallResultError:
 		m.Payload = append(json.RawMessage(nil), m.Payload...) // the frame buffer is reused
 		m.ErrorDetails = append(json.RawMessage(nil), m.ErrorDetails...)
-		c.caller.Deliver(m)
+		c.deliver(m)
 	case ocppj.TypeSend:
 		_, _ = c.proto.Handle(obs.WithLogAttrs(c.ctx, "message_id", m.ID), c, m.Action, m.Payload) // SEND is never answered
 	}
@@ -223,7 +285,7 @@ func (c *Conn) Call(ctx context.Context, action string, req any, res any) (json.
 		return nil, errs.Wrap("encode "+action, err)
 	}
 	start := time.Now()
-	raw, err := c.caller.Call(ctx, action, payload)
+	raw, err := c.callerFor().Call(ctx, action, payload)
 	obs.OCPPCallDuration.WithLabelValues(action).Observe(time.Since(start).Seconds())
 	if err != nil {
 		var ce *ocppj.CallError

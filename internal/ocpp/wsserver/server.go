@@ -56,7 +56,6 @@ type Server struct {
 
 	mu       sync.Mutex
 	conns    map[string]*Conn
-	since    map[*Conn]time.Time // when each registered connection was registered
 	arrivals atomic.Uint64
 	wg       sync.WaitGroup
 	done     chan struct{}
@@ -73,7 +72,7 @@ func New(a *app.App, opts Options, protos ...Protocol) *Server {
 	if opts.MaxMessage <= 0 {
 		opts.MaxMessage = 1 << 20
 	}
-	s := &Server{app: a, protos: map[ocppj.Version]Protocol{}, opts: opts, log: a.Log, conns: map[string]*Conn{}, since: map[*Conn]time.Time{}, done: make(chan struct{})}
+	s := &Server{app: a, protos: map[ocppj.Version]Protocol{}, opts: opts, log: a.Log, conns: map[string]*Conn{}, done: make(chan struct{})}
 	for _, p := range protos {
 		s.protos[p.Version()] = p
 	}
@@ -119,20 +118,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "client certificate does not name this station", http.StatusUnauthorized)
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{v.Subprotocol()}, InsecureSkipVerify: true})
+	lw := &leanWriter{ResponseWriter: w}
+	ws, err := websocket.Accept(lw, r, &websocket.AcceptOptions{Subprotocols: []string{v.Subprotocol()}, InsecureSkipVerify: true})
 	if err != nil {
 		return // Accept has answered
 	}
 	ws.SetReadLimit(s.opts.MaxMessage)
-	c := newConn(s, ws, id, s.protos[v], r.RemoteAddr)
+	c := newConn(s, ws, lw.conn, id, s.protos[v], r.RemoteAddr)
 	c.arrival = arrival
 	if !s.register(c) {
 		return
 	}
+	// The handshake is over: the HTTP server's goroutine, request and buffers are let go, and
+	// the connection lives on in its own read loop (see Conn.step).
 	s.wg.Add(1)
-	defer s.wg.Done()
-	c.serve()
-	s.unregister(c)
+	c.run(func() {
+		s.unregister(c)
+		s.wg.Done()
+	})
 }
 
 func (s *Server) pick(headers []string) (ocppj.Version, bool) {
@@ -193,7 +196,7 @@ func (s *Server) register(c *Conn) bool {
 		return false
 	}
 	s.conns[c.StationID] = c
-	s.since[c] = time.Now()
+	c.since = time.Now()
 	s.mu.Unlock()
 	if s.peers != nil {
 		// Stored before the station's first message is read: from then on any node finds it.
@@ -219,7 +222,6 @@ func (s *Server) unregister(c *Conn) {
 	if current {
 		delete(s.conns, c.StationID)
 	}
-	delete(s.since, c)
 	s.mu.Unlock()
 	if current && s.peers != nil {
 		s.peers.Release(c.StationID)
@@ -281,7 +283,7 @@ func (s *Server) LocalStations() map[string]string {
 func (s *Server) Evict(stationID string, since time.Time) {
 	s.mu.Lock()
 	c, ok := s.conns[stationID]
-	stale := ok && s.since[c].Before(since)
+	stale := ok && c.since.Before(since)
 	s.mu.Unlock()
 	if stale {
 		s.log.Info("station moved to another node", "station", stationID)
