@@ -154,14 +154,7 @@ func stamp(rs []charging.Reading, sessionID, stationID string, evse int) []charg
 }
 
 func findSession(ctx context.Context, tx store.Tx, stationID, txRef string) (*charging.Session, error) {
-	items, _, err := tx.Sessions().List(ctx, store.Query{Filter: map[string]string{"station_id": stationID, "tx_ref": txRef}, Limit: 1})
-	if err != nil {
-		return nil, err
-	}
-	if len(items) == 0 {
-		return nil, errs.E(errs.NotFound, "no transaction %s at %s", txRef, stationID)
-	}
-	return &items[0], nil
+	return tx.SessionByTx(ctx, stationID, txRef)
 }
 
 // StopInput is an OCPP 1.6 StopTransaction, version-neutral.

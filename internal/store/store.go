@@ -132,6 +132,8 @@ type Tx interface {
 	Audit() Repo[audit.Event]
 
 	Sessions() Repo[charging.Session]
+	// SessionByTx finds a station's session by its OCPP transaction id (NotFound if none).
+	SessionByTx(ctx context.Context, stationID, txRef string) (*charging.Session, error)
 	Events() Repo[charging.StationEvent]
 	Commands() Repo[charging.Command]
 	CDRs() Repo[billing.CDRRecord]

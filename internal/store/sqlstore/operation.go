@@ -28,7 +28,6 @@ var (
 		meta: func(v *charging.Command) meta { return meta{&v.ID, &v.Status, &v.CreatedAt, &v.UpdatedAt} }}
 )
 
-func (t *tx) Sessions() store.Repo[charging.Session]    { return bind(t, sessions) }
 func (t *tx) Events() store.Repo[charging.StationEvent] { return bind(t, stationEvents) }
 func (t *tx) Commands() store.Repo[charging.Command]    { return bind(t, commands) }
 

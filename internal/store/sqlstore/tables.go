@@ -88,6 +88,8 @@ type tx struct {
 	verLoaded bool
 	verErr    bool
 	wrote     uint32 // cached tables written in this transaction
+	// Columns of the sessions read or written in this transaction (see sessions.go).
+	sessions map[string]sessionCols
 }
 
 func bind[T any](t *tx, tb *table[T]) store.Repo[T] { return repo[T]{t: tb, db: t.db, q: t.q} }

@@ -1,0 +1,91 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/evcs/evcs/internal/account"
+	"github.com/evcs/evcs/internal/asset"
+	"github.com/evcs/evcs/internal/charging"
+	"github.com/evcs/evcs/internal/errs"
+	"github.com/evcs/evcs/internal/store"
+	"github.com/evcs/evcs/internal/store/storetest"
+)
+
+// TestSessionUpdates: a session updated in the transaction that read it writes only the
+// columns that changed; every column must still end up right, whichever way it was read, and
+// the filters that read the columns must find it.
+func TestSessionUpdates(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		site := asset.Site{ID: "site_s", SiteFields: asset.SiteFields{Name: "S", TimeZone: "UTC"}, Status: asset.Active, CreatedAt: now, UpdatedAt: now}
+		st := asset.Station{ID: "CP-S", StationFields: asset.StationFields{SiteID: "site_s", Kind: asset.KindAC}, Status: asset.Active, CreatedAt: now, UpdatedAt: now}
+		acc := account.Account{ID: "acc_s", Currency: "EUR", Status: account.Active, CreatedAt: now, UpdatedAt: now}
+		ses := charging.Session{ID: "ses_1", StationID: "CP-S", EVSENo: 1, TxRef: "42", Kind: charging.KindCharge, Status: charging.Active, StartedAt: now, UpdatedAt: now}
+		write(t, s, func(tx store.Tx) error {
+			return errors.Join(tx.Sites().Create(ctx, &site), tx.Stations().Create(ctx, &st), tx.Accounts().Create(ctx, &acc), tx.Sessions().Create(ctx, &ses))
+		})
+		count := func(filter map[string]string) int {
+			t.Helper()
+			var n int
+			read(t, s, func(tx store.Tx) error {
+				items, _, err := tx.Sessions().List(ctx, store.Query{Filter: filter, Limit: 10})
+				n = len(items)
+				return err
+			})
+			return n
+		}
+
+		// Read by transaction id, then update energy, account and status in the same transaction.
+		write(t, s, func(tx store.Tx) error {
+			got, err := tx.SessionByTx(ctx, "CP-S", "42")
+			if err != nil {
+				return err
+			}
+			got.EnergyWh, got.UpdatedAt = 1500, now.Add(time.Minute)
+			if err := tx.Sessions().Update(ctx, got); err != nil {
+				return err
+			}
+			got.AccountID, got.EnergyWh = "acc_s", 2500 // a late token, a second update in one transaction
+			if err := tx.Sessions().Update(ctx, got); err != nil {
+				return err
+			}
+			stop := now.Add(time.Hour)
+			cost := int64(990)
+			got.Status, got.StoppedAt, got.CostMinor, got.TariffID, got.Currency = charging.Completed, &stop, &cost, "tar_x", "EUR"
+			return tx.Sessions().Update(ctx, got)
+		})
+		var got *charging.Session
+		read(t, s, func(tx store.Tx) (err error) { got, err = tx.SessionByTx(ctx, "CP-S", "42"); return })
+		if got.EnergyWh != 2500 || got.AccountID != "acc_s" || got.Status != charging.Completed || got.CostMinor == nil || *got.CostMinor != 990 {
+			t.Fatalf("document after updates: %+v", got)
+		}
+		for _, f := range []map[string]string{
+			{"account_id": "acc_s"}, {"status": charging.Completed}, {"tariff_id": "tar_x"}, {"station_id": "CP-S", "tx_ref": "42"},
+		} {
+			if n := count(f); n != 1 {
+				t.Errorf("filter %v finds %d sessions, want 1 (a column was not updated)", f, n)
+			}
+		}
+		if n := count(map[string]string{"status": charging.Active}); n != 0 {
+			t.Errorf("still listed as active: %d", n)
+		}
+
+		// An update of a session this transaction did not read writes every column.
+		write(t, s, func(tx store.Tx) error {
+			cp := *got
+			cp.AccountID, cp.UpdatedAt = "", now.Add(2*time.Hour)
+			return tx.Sessions().Update(ctx, &cp)
+		})
+		if n := count(map[string]string{"account_id": "acc_s"}); n != 0 {
+			t.Errorf("account column kept after a blind update: %d", n)
+		}
+		err := s.View(ctx, func(tx store.Tx) error { _, err := tx.SessionByTx(ctx, "CP-S", "43"); return err })
+		if !errs.Is(err, errs.NotFound) {
+			t.Fatalf("unknown transaction: %v, want NotFound", err)
+		}
+	})
+}
