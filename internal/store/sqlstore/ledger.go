@@ -21,11 +21,6 @@ func (l ledger) Post(ctx context.Context, lt *account.LedgerTx) (*account.Ledger
 	if err := account.CheckBalanced(lt); err != nil {
 		return nil, false, err
 	}
-	if prev, err := l.ByKey(ctx, lt.IdemKey); err == nil {
-		return prev, false, nil
-	} else if !errs.Is(err, errs.NotFound) {
-		return nil, false, err
-	}
 	if lt.ID == "" {
 		lt.ID = ids.New("ltx")
 	}
@@ -41,9 +36,21 @@ func (l ledger) Post(ctx context.Context, lt *account.LedgerTx) (*account.Ledger
 		return nil, false, errs.Wrap("encode ledger transaction", err)
 	}
 	db := l.t.db
-	if _, err := l.t.q.ExecContext(ctx, db.rebind("INSERT INTO ledger_transactions (id, idem_key, kind, created_at, ref, data) VALUES (?, ?, ?, ?, ?, ?)"),
-		lt.ID, lt.IdemKey, lt.Kind, micros(lt.At), lt.Ref, string(data)); err != nil {
+	// The idempotency key is checked by the insert itself (one statement, not a look-up and an
+	// insert): a key posted before inserts nothing, and the first posting is returned.
+	res, err := l.t.q.ExecContext(ctx, db.rebind("INSERT INTO ledger_transactions (id, idem_key, kind, created_at, ref, data) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING"),
+		lt.ID, lt.IdemKey, lt.Kind, micros(lt.At), lt.Ref, string(data))
+	if err != nil {
 		return nil, false, db.mapErr("post ledger transaction", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, false, db.mapErr("post ledger transaction", err)
+	} else if n == 0 {
+		prev, err := l.ByKey(ctx, lt.IdemKey)
+		if err != nil {
+			return nil, false, err
+		}
+		return prev, false, nil
 	}
 	var b strings.Builder
 	b.WriteString("INSERT INTO ledger_entries (id, tx_id, account_id, amount, currency, created_at) VALUES ")
