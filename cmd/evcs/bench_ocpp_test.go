@@ -20,6 +20,7 @@ import (
 	"github.com/evcs/evcs/internal/config"
 	"github.com/evcs/evcs/internal/ocpp/ocppj"
 	"github.com/evcs/evcs/internal/sim"
+	"github.com/evcs/evcs/internal/store/sqlstore"
 	"github.com/evcs/evcs/internal/store/storetest"
 )
 
@@ -191,6 +192,7 @@ func (p *benchPool) run(b *testing.B) {
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	cpu0 := processCPU()
+	st0, tx0 := sqlstore.Counts()
 	a0 := p.answers.Load()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -207,6 +209,7 @@ func (p *benchPool) run(b *testing.B) {
 	b.StopTimer()
 	runtime.ReadMemStats(&m1)
 	cpu := processCPU() - cpu0
+	st1, tx1 := sqlstore.Counts()
 	msgs := float64(p.answers.Load() - a0)
 	if e := b.Elapsed(); e > 0 && msgs > 0 {
 		b.ReportMetric(msgs/e.Seconds(), "msgs/s")
@@ -214,6 +217,9 @@ func (p *benchPool) run(b *testing.B) {
 		b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/msgs, "B/msg")
 		// CPU per message is steadier than msgs/s on a shared machine (both sides counted).
 		b.ReportMetric(float64(cpu.Microseconds())/msgs, "cpu-µs/msg")
+		// Statements and transactions per message: the store's work, independent of the machine.
+		b.ReportMetric(float64(st1-st0)/msgs, "stmts/msg")
+		b.ReportMetric(float64(tx1-tx0)/msgs, "txs/msg")
 	}
 	if f := failed.Load(); f > 0 {
 		b.Fatalf("%d of %d steps failed; first: %v", f, b.N, firstErr)
