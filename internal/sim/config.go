@@ -9,7 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/evcs/evcs/internal/ocpp/ocppj"
@@ -42,6 +46,20 @@ type Config struct {
 	// Load runs a closed loop per station as fast as the CSMS answers: Heartbeat, Authorize,
 	// start, 3 × meter values, stop, repeat (see load.go).
 	Load bool
+	// Mix is what Load stations do once booted: MixClosed (the default), MixRealistic or
+	// MixIdle (see loadgen.go). Load stations are lean: about 10 KB each in this process.
+	Mix string
+	// MaxMessages ends the run once this many CALLs were answered (0: no bound).
+	MaxMessages int64
+	// SourceAddrs are the local addresses the stations of a Load run dial from, in turn: each
+	// TCP connection to the CSMS needs a local port of its own, and one address has about
+	// 28,000 (net.ipv4.ip_local_port_range). Empty: when the CSMS is on 127.0.0.0/8 and there
+	// are more stations than PerSourceAddr, 127.0.0.2, 127.0.0.3, … (all of 127/8 is loopback
+	// on Linux; the CSMS may listen on 127.0.0.1 or 0.0.0.0); else the system's choice.
+	SourceAddrs []netip.Addr
+	// PerSourceAddr is how many connections one source address takes (default: the width of
+	// ip_local_port_range less 10%, or 25,000).
+	PerSourceAddr int
 	// Seed makes the meter ratings, vehicles and session timings reproducible (0 = random).
 	Seed int64
 
@@ -50,7 +68,7 @@ type Config struct {
 	BackoffMin        time.Duration // first reconnect delay (default 1s); doubled per failure
 	BackoffMax        time.Duration // reconnect delay cap (default 60s)
 	MaxQueued         int           // offline queue bound (default 1000); meter values beyond it are dropped
-	Ramp              time.Duration // delay between starting two stations in Run (default 2ms)
+	Ramp              time.Duration // delay between starting two stations in Run (default 2ms: 500 connects/s)
 
 	Vendor, Model, Firmware string // BootNotification identity (defaults "EVCS", "Sim-AC"/"Sim-DC", "1.0")
 
@@ -131,6 +149,19 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Ramp <= 0 {
 		c.Ramp = 2 * time.Millisecond
 	}
+	switch c.Mix {
+	case "":
+		c.Mix = MixClosed
+	case MixClosed, MixRealistic, MixIdle:
+	default:
+		return c, fmt.Errorf("sim: mix %q: want closed, realistic or idle", c.Mix)
+	}
+	if c.MaxMessages < 0 {
+		return c, errors.New("sim: max messages must not be negative")
+	}
+	if c.PerSourceAddr <= 0 {
+		c.PerSourceAddr = portsPerAddr()
+	}
 	if c.Vendor == "" {
 		c.Vendor = "EVCS"
 	}
@@ -155,4 +186,75 @@ func (c Config) StationID(i int) string {
 		return c.ID
 	}
 	return fmt.Sprintf("%s%04d", c.IDPrefix, i+1)
+}
+
+// portsPerAddr is how many connections one local address can hold: the ephemeral port range
+// less 10% (ports in TIME_WAIT, other programs).
+func portsPerAddr() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if f := strings.Fields(string(b)); err == nil && len(f) == 2 {
+		lo, err1 := strconv.Atoi(f[0])
+		hi, err2 := strconv.Atoi(f[1])
+		if err1 == nil && err2 == nil && hi > lo {
+			return (hi - lo + 1) * 9 / 10
+		}
+	}
+	return 25_000
+}
+
+// sourceAddrs are the addresses a Load run dials from (nil: the system's choice).
+func (c Config) sourceAddrs() []netip.Addr {
+	if len(c.SourceAddrs) > 0 {
+		return c.SourceAddrs
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return nil
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		host = "127.0.0.1"
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !ip.Is4() || !ip.IsLoopback() || c.Stations <= c.PerSourceAddr {
+		return nil
+	}
+	need := (c.Stations + c.PerSourceAddr - 1) / c.PerSourceAddr
+	out := make([]netip.Addr, 0, need)
+	for k := 0; k < need; k++ { // 127.0.x.2 … 127.0.x.251: never .0, .1 or .255
+		out = append(out, netip.AddrFrom4([4]byte{127, 0, byte(k / 250), byte(2 + k%250)}))
+	}
+	return out
+}
+
+// ParseSourceAddrs reads --source-addrs: "auto" or "" (see Config.SourceAddrs), a
+// comma-separated list of addresses, or a prefix such as 127.1.0.0/24 (every address in it but
+// the first and the last).
+func ParseSourceAddrs(s string) ([]netip.Addr, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "auto" {
+		return nil, nil
+	}
+	if p, err := netip.ParsePrefix(s); err == nil {
+		p = p.Masked()
+		var out []netip.Addr
+		for a := p.Addr().Next(); p.Contains(a) && len(out) < 1<<16; a = a.Next() {
+			if p.Contains(a.Next()) {
+				out = append(out, a)
+			}
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("sim: source addresses %q: no usable address", s)
+		}
+		return out, nil
+	}
+	var out []netip.Addr
+	for _, f := range strings.Split(s, ",") {
+		a, err := netip.ParseAddr(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("sim: source address %q: %v", f, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }

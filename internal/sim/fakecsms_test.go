@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -38,6 +39,7 @@ type fakeCSMS struct {
 	nextTx   int
 	schemaKO []string
 	seq      int
+	remotes  map[string]int // connections by the station's source address
 }
 
 type received struct {
@@ -67,6 +69,12 @@ func (f *fakeCSMS) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.conns++
 	n := f.conns
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		if f.remotes == nil {
+			f.remotes = map[string]int{}
+		}
+		f.remotes[host]++
+	}
 	gate := f.gate
 	f.mu.Unlock()
 	if n > 1 && gate != nil {

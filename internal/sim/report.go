@@ -14,21 +14,27 @@ import (
 //   - Errors: CALLs answered with a CALLERROR, timed out or lost with the connection, replies
 //     that failed the schema, and failed connection attempts.
 //   - Rate: Messages per second of wall time.
-//   - P50, P99: round-trip time of the answered CALLs.
+//   - P50, P90, P99: round-trip time of the answered CALLs.
+//   - Peak: the most connections open at once (load runs; 0 otherwise).
 type Report struct {
-	Stations  int
-	Connected int
-	Messages  int
-	Errors    int
-	Rate      float64
-	P50, P99  time.Duration
-	Elapsed   time.Duration
+	Stations      int
+	Connected     int
+	Messages      int
+	Errors        int
+	Rate          float64
+	P50, P90, P99 time.Duration
+	Elapsed       time.Duration
+	Peak          int
 }
 
 // String is the one-line summary `evcs sim` prints.
 func (r Report) String() string {
-	return fmt.Sprintf("stations=%d messages=%d rate=%.1f/s p50=%s p99=%s errors=%d connected=%d",
-		r.Stations, r.Messages, r.Rate, fmtLatency(r.P50), fmtLatency(r.P99), r.Errors, r.Connected)
+	line := fmt.Sprintf("stations=%d messages=%d rate=%.1f/s p50=%s p90=%s p99=%s errors=%d connected=%d",
+		r.Stations, r.Messages, r.Rate, fmtLatency(r.P50), fmtLatency(r.P90), fmtLatency(r.P99), r.Errors, r.Connected)
+	if r.Peak > 0 {
+		line += fmt.Sprintf(" peak_conns=%d", r.Peak)
+	}
+	return line
 }
 
 // fmtLatency rounds to a readable precision (1.2ms, 850µs) rather than nanoseconds.
@@ -50,16 +56,32 @@ type Stats struct {
 	connected atomic.Int64
 	messages  atomic.Int64
 	errors    atomic.Int64
+	open      atomic.Int64 // connections open now (load runs)
+	peak      atomic.Int64
 	hist      histogram
+
+	limit   int64  // MaxMessages (0: none)
+	onLimit func() // called once when messages reaches limit
 }
 
 func (s *Stats) ok(rtt time.Duration) {
 	if s == nil {
 		return
 	}
-	s.messages.Add(1)
 	s.hist.record(rtt)
+	if n := s.messages.Add(1); n == s.limit && s.onLimit != nil {
+		s.onLimit()
+	}
 }
+
+// opened and closed count the connections open at once.
+func (s *Stats) opened() {
+	n := s.open.Add(1)
+	for p := s.peak.Load(); n > p && !s.peak.CompareAndSwap(p, n); p = s.peak.Load() {
+	}
+}
+
+func (s *Stats) closed() { s.open.Add(-1) }
 
 func (s *Stats) fail() {
 	if s != nil {
@@ -76,7 +98,9 @@ func (s *Stats) Report(stations int, elapsed time.Duration) Report {
 		Errors:    int(s.errors.Load()),
 		Elapsed:   elapsed,
 		P50:       s.hist.quantile(0.50),
+		P90:       s.hist.quantile(0.90),
 		P99:       s.hist.quantile(0.99),
+		Peak:      int(s.peak.Load()),
 	}
 	if elapsed > 0 {
 		r.Rate = float64(r.Messages) / elapsed.Seconds()
