@@ -99,6 +99,20 @@ func TestSwapScheduleOnStation(t *testing.T) {
 		if total != 22_000 || total > p.HeadroomW {
 			t.Fatalf("slots get %d W, above the headroom %d W", total, p.HeadroomW)
 		}
+		// The stored plan is what the REST API shows.
+		var shown struct {
+			HeadroomW int64 `json:"headroom_w"`
+			Slots     []struct {
+				EVSENo int   `json:"evse_no"`
+				PowerW int64 `json:"power_w"`
+			} `json:"slots"`
+		}
+		s.must(200, "GET", "/api/v1/stations/"+station+"/swap-plan", nil, &shown)
+		if shown.HeadroomW != p.HeadroomW || len(shown.Slots) != len(p.Slots) {
+			t.Fatalf("GET swap-plan: %+v, want the plan run", shown)
+		}
+		s.must(422, "GET", "/api/v1/stations/SS-AC/swap-plan", nil, nil) // not a swap station
+		s.must(404, "GET", "/api/v1/stations/NO-SUCH/swap-plan", nil, nil)
 
 		// The station accepted each slot's last limit, as the commands record.
 		var page struct{ Items []obj }

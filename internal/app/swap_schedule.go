@@ -363,6 +363,9 @@ func (a *App) SwapPlan(ctx context.Context, stationID string) (*swap.StationPlan
 	}
 	var p *swap.StationPlan
 	err := a.Store.View(ctx, func(tx store.Tx) error {
+		if _, err := tx.Stations().Get(ctx, stationID); err != nil {
+			return err // an unknown station in a path is not found, not a bad field
+		}
 		if _, err := swapStation(ctx, tx, stationID); err != nil {
 			return err
 		}

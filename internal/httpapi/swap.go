@@ -91,6 +91,15 @@ func registerSwap(api huma.API, a *app.App) {
 			}
 			return &body[SwapOut]{swapOut(o)}, nil
 		})
+	huma.Register(api, op(http.MethodGet, "/stations/{id}/swap-plan", "get-swap-plan",
+		"A swap station's battery-charging plan: each slot's power per step, the ready target and the site's headroom (404 until first planned)", account.RoleViewer, "Battery swap"),
+		func(ctx context.Context, in *idPath) (*body[swap.StationPlan], error) {
+			p, err := a.SwapPlan(ctx, in.ID)
+			if err != nil {
+				return nil, fail(err)
+			}
+			return &body[swap.StationPlan]{*p}, nil
+		})
 	historyOp := op(http.MethodGet, "/batteries/{id}/history", "battery-history",
 		"A battery's history: every swap in and out, every SoH reading, leaving rotation", account.RoleViewer, "Battery swap")
 	listDoc{times: []string{"at"}, sorts: []string{"at"}}.document(&historyOp)
