@@ -20,6 +20,7 @@ import (
 	"github.com/evcs/evcs/internal/charging"
 	"github.com/evcs/evcs/internal/config"
 	"github.com/evcs/evcs/internal/energy"
+	"github.com/evcs/evcs/internal/store"
 	"github.com/evcs/evcs/internal/store/opendb"
 	"github.com/evcs/evcs/internal/store/sqlstore"
 )
@@ -223,6 +224,7 @@ func seedScale(ctx context.Context, s *sqlstore.DB, z seedSize, bar *progress, o
 		return err
 	}
 	accountID := func(i int) string { return fmt.Sprintf("acc_seed%07d", i) }
+	roll := sqlstore.NewRollup() // the report rollups of every top-up and session, inserted at the end
 	const chunk = 20000
 	for lo := 0; lo < z.Purchasers; lo += chunk {
 		var users, accts, ltx, lent [][]any
@@ -239,6 +241,7 @@ func seedScale(ctx context.Context, s *sqlstore.DB, z seedSize, bar *progress, o
 				lt := account.LedgerTx{ID: id, IdemKey: "seed:" + id, Kind: app.LedgerTopUp, Ref: "tup_" + id, At: at}
 				ltx = append(ltx, []any{id, lt.IdemKey, lt.Kind, us(at), lt.Ref, doc(lt)})
 				lent = append(lent, []any{id + "_c", id, cash, -amt, "EUR", us(at)}, []any{id + "_a", id, ac.ID, amt, "EUR", us(at)})
+				roll.AddTopUp(store.TopUpFact{LedgerTxID: id, AccountID: ac.ID, Currency: "EUR", At: at, AmountMinor: amt})
 			}
 		}
 		if err := b.insert("users", append(meta, "data", "email", "role", "group_id", "name"), users, ""); err != nil {
@@ -265,7 +268,6 @@ func seedScale(ctx context.Context, s *sqlstore.DB, z seedSize, bar *progress, o
 	step := z.End.Sub(t0) / time.Duration(max(z.Sessions, 1))
 	busy := make([]time.Time, z.Stations*2) // when each EVSE is free again
 	txNo := make([]int, z.Stations)
-	hours := map[[2]any][3]any{}
 	var ses, cdrRows, stat, reads, facts [][]any
 	flush := func() error {
 		for _, x := range []struct {
@@ -335,15 +337,7 @@ func seedScale(ctx context.Context, s *sqlstore.DB, z seedSize, bar *progress, o
 		}
 		f := app.SessionFact(&s, siteOf(si), excl, incl)
 		facts = append(facts, sqlstore.SessionFactArgs(&f))
-		for _, h := range f.Hours {
-			k := [2]any{s.StationID, h.Bucket}
-			v := hours[k]
-			if v[0] == nil {
-				v = [3]any{siteOf(si), int64(0), int64(0)}
-			}
-			v[1], v[2] = v[1].(int64)+h.Seconds, v[2].(int64)+h.Wh
-			hours[k] = v
-		}
+		roll.AddSession(&f)
 		if len(reads) >= 60000 || len(ses) >= 5000 {
 			if err := flush(); err != nil {
 				return err
@@ -354,12 +348,11 @@ func seedScale(ctx context.Context, s *sqlstore.DB, z seedSize, bar *progress, o
 	if err := flush(); err != nil {
 		return err
 	}
-	var hr [][]any
-	for k, v := range hours {
-		hr = append(hr, []any{k[0], k[1], v[0], v[1], v[2]})
-	}
-	if err := b.insert("report_station_hours", []string{"station_id", "bucket", "site_id", "occupied_s", "wh"}, hr, ""); err != nil {
-		return err
+	bar.status("report rollups")
+	for _, t := range roll.Tables() {
+		if err := b.insert(t.Table, t.Cols, t.Rows, ""); err != nil {
+			return err
+		}
 	}
 	if err := b.commit(); err != nil {
 		return err

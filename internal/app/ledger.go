@@ -382,6 +382,9 @@ func (a *App) postTopUp(ctx context.Context, tx store.Tx, acc *account.Account, 
 	lt.Actor, lt.At = ActorFrom(ctx).UserID, a.now()
 	lt.Entries = []account.LedgerEntry{{AccountID: cash, Amount: -amount.Minor, Currency: acc.Currency}, {AccountID: acc.ID, Amount: amount.Minor, Currency: acc.Currency}}
 	stored, posted, err := tx.Ledger().Post(ctx, lt)
+	if err == nil && posted {
+		err = ReportTopUp(ctx, tx, stored) // the top-up report's rollup, in this transaction
+	}
 	return stored, !posted, err
 }
 

@@ -1,21 +1,29 @@
 package app
 
 // Reports. Every figure comes from summaries kept up to date in the transaction that ends a
-// session (ReportsOnSessionEnd), or from small indexed reads of operational tables:
+// session (ReportsOnSessionEnd) or posts a top-up (ReportTopUp), or from small indexed reads of
+// operational tables. The summaries are rollups per UTC hour and per UTC day, for everything,
+// per site and per station (sqlstore/migrations/00014_report_rollups.sql): a report reads whole
+// days that lie in one of its periods from day rows and the rest from hour rows
+// (report.Periods.Plan), so a year is a few hundred rows per site, in any time zone.
 //
-//   - energy, sessions, revenue: report_sessions, one rated row per ended session, attributed
-//     to the hour the session started. Revenue excl. VAT is the CDR's total_cost.excl_vat;
-//     incl. VAT is what was charged (total_cost.incl_vat, or excl. VAT when the tariff gives
-//     no VAT). Average power of a session = energy × 3600 / duration.
-//   - utilisation: report_station_hours, the seconds sessions occupied each station's EVSEs per
-//     UTC hour (a session's time split over the hours it ran), over hours × EVSEs.
+//   - energy, sessions, revenue: one rated fact per ended session, attributed to the hour the
+//     session started, summed into report_session_sums (purchaser and vehicle reports read the
+//     facts, report_sessions, through a covering index). Revenue excl. VAT is the CDR's
+//     total_cost.excl_vat; incl. VAT is what was charged (total_cost.incl_vat, or excl. VAT when
+//     the tariff gives no VAT). Average power of a session = energy × 3600 / duration.
+//   - utilisation: report_occupancy, the seconds sessions occupied each station's EVSEs per
+//     hour (a session's time split over the hours it ran), over hours × EVSEs.
 //   - availability: down intervals (Faulted, Unavailable) from status_changes, clipped to the
 //     range, over hours × connectors; a station-wide report (connector 0) counts for every
 //     connector. Offline time is not in the status history yet, so it is not subtracted.
 //   - peak-load: per site, the highest hourly energy (= average power in that hour) from
-//     report_station_hours, against the site's grid limit.
-//   - topups: the ledger's top-up postings into purchaser accounts.
+//     report_occupancy; a day row keeps its highest hour.
+//   - topups: report_topup_sums, the ledger's top-up postings into purchaser accounts.
 //   - swaps: completed swap orders; battery-soh: SoH readings in battery history.
+//
+// Ended sessions and top-ups are never rewritten (a correction is a refund or a credit note,
+// which these reports do not count), so the rollups are only ever added to.
 
 import (
 	"context"
@@ -63,6 +71,17 @@ func (a *App) ReportsOnSessionEnd(ctx context.Context, tx store.Tx, s *charging.
 	}
 	_, err := tx.Reports().AddSessions(ctx, []store.SessionFact{SessionFact(s, siteID, excl, incl)})
 	return err
+}
+
+// ReportTopUp adds a posted top-up (the money into the purchaser's account) to the report
+// rollups, in the transaction that posts it. Call it once, for a posting that was stored.
+func ReportTopUp(ctx context.Context, tx store.Tx, lt *account.LedgerTx) error {
+	for _, e := range lt.Entries {
+		if e.Amount > 0 && !strings.HasPrefix(e.AccountID, "sys_") {
+			return tx.Reports().AddTopUp(ctx, store.TopUpFact{LedgerTxID: lt.ID, AccountID: e.AccountID, Currency: e.Currency, At: lt.At, AmountMinor: e.Amount})
+		}
+	}
+	return nil
 }
 
 // CDRRevenue is a rated CDR's revenue excl. VAT (total_cost.excl_vat) and incl. VAT (what was

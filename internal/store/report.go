@@ -25,7 +25,9 @@ type ReportQuery struct {
 	Periods           *report.Periods
 	Dim               string
 	SiteID, StationID string
-	// Buckets keys HourSums by UTC hour bucket instead of the periods' key.
+	// Buckets makes HourSums list candidate peak hours instead of sums: per UTC hour bucket
+	// (Key) and dimension value its energy, where whole days may be stood for by their
+	// highest hour only. The highest of them per period is the period's peak.
 	Buckets bool
 }
 
@@ -76,12 +78,23 @@ type SwapAgg struct {
 	Swaps int64
 }
 
+// TopUpFact is a posted top-up as reports need it.
+type TopUpFact struct {
+	LedgerTxID, AccountID, Currency string
+	At                              time.Time
+	AmountMinor                     int64
+}
+
 // Reports holds the summary tables reports read and the queries over them (see
-// sqlstore/migrations/00009_reports.sql).
+// sqlstore/migrations/00009_reports.sql and 00014_report_rollups.sql).
 type Reports interface {
-	// AddSessions records ended sessions. A session recorded before is skipped (with its
-	// hours), so replaying a session end changes nothing. It returns how many were added.
+	// AddSessions records ended sessions and adds them to the hourly and daily rollups. A
+	// session recorded before is skipped (with its hours), so replaying a session end changes
+	// nothing. It returns how many were added.
 	AddSessions(ctx context.Context, fs []SessionFact) (int, error)
+	// AddTopUp adds a posted top-up to the top-up rollups. Call it once per posting, in the
+	// posting's transaction.
+	AddTopUp(ctx context.Context, f TopUpFact) error
 	// SessionSums sums session facts by the query's key, dimension and currency.
 	SessionSums(ctx context.Context, q ReportQuery) ([]SessionAgg, error)
 	// HourSums sums occupied seconds and energy per UTC hour bucket and dimension (station or

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,19 +27,10 @@ func SessionFactArgs(f *store.SessionFact) []any {
 // SessionFactColumns is the column list SessionFactArgs fills.
 const SessionFactColumns = sessionFactCols
 
-// StationHourUpsert is the statement tail that adds hour rows to report_station_hours.
-const StationHourUpsert = ` ON CONFLICT (station_id, bucket) DO UPDATE SET occupied_s = report_station_hours.occupied_s + excluded.occupied_s, wh = report_station_hours.wh + excluded.wh`
-
-// AddSessions inserts facts (skipping sessions recorded before) and adds the hours of those
-// inserted to report_station_hours, summed per station and hour first: PostgreSQL refuses an
-// upsert that touches one row twice.
+// AddSessions inserts facts (skipping sessions recorded before) and adds those inserted to the
+// rollups (see rollup.go).
 func (r reports) AddSessions(ctx context.Context, fs []store.SessionFact) (int, error) {
-	type sh struct {
-		station string
-		bucket  int64
-	}
-	hours := map[sh]*[3]any{}
-	var order []sh
+	roll := NewRollup()
 	added := 0
 	for len(fs) > 0 {
 		n := min(len(fs), 500)
@@ -74,44 +66,20 @@ func (r reports) AddSessions(ctx context.Context, fs []store.SessionFact) (int, 
 		}
 		added += len(fresh)
 		for i := range fs[:n] {
-			f := &fs[i]
-			if !fresh[f.SessionID] {
-				continue
-			}
-			for _, h := range f.Hours {
-				k := sh{f.StationID, h.Bucket}
-				v := hours[k]
-				if v == nil {
-					v = &[3]any{f.SiteID, int64(0), int64(0)}
-					hours[k] = v
-					order = append(order, k)
-				}
-				v[1] = v[1].(int64) + h.Seconds
-				v[2] = v[2].(int64) + h.Wh
+			if fresh[fs[i].SessionID] {
+				roll.AddSession(&fs[i])
 			}
 		}
 		fs = fs[n:]
 	}
-	for len(order) > 0 {
-		n := min(len(order), 1000)
-		var b strings.Builder
-		b.WriteString("INSERT INTO report_station_hours (station_id, bucket, site_id, occupied_s, wh) VALUES ")
-		args := make([]any, 0, n*5)
-		for i, k := range order[:n] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, ?, ?, ?)")
-			v := hours[k]
-			args = append(args, k.station, k.bucket, v[0], v[1], v[2])
-		}
-		b.WriteString(StationHourUpsert)
-		if _, err := r.t.q.ExecContext(ctx, r.t.db.rebind(b.String()), args...); err != nil {
-			return added, r.t.db.mapErr("add report hours", err)
-		}
-		order = order[n:]
-	}
-	return added, nil
+	return added, r.t.db.mapErr("add report rollups", roll.upsert(ctx, r.t))
+}
+
+// AddTopUp adds a posted top-up to the top-up rollups.
+func (r reports) AddTopUp(ctx context.Context, f store.TopUpFact) error {
+	roll := NewRollup()
+	roll.AddTopUp(f)
+	return r.t.db.mapErr("add top-up rollups", roll.upsert(ctx, r.t))
 }
 
 // keyExpr is the SQL of a period key over a column of UTC hour buckets (see
@@ -183,12 +151,107 @@ func (r reports) query(ctx context.Context, op, q string, args []any, scan func(
 	return r.t.db.mapErr(op, rows.Err())
 }
 
+// level picks the rollup level that answers q: the coarsest that has its dimension and filters.
+func level(q store.ReportQuery) int {
+	switch {
+	case q.Dim == report.Station || q.StationID != "":
+		return lvlStation
+	case q.Dim == report.Site || q.SiteID != "":
+		return lvlSite
+	}
+	return lvlAll
+}
+
+// levelFilter is the SQL (and args) of q's site and station filters at a level.
+func levelFilter(q store.ReportQuery, lvl int) (string, []any) {
+	var w string
+	var args []any
+	switch lvl {
+	case lvlStation:
+		if q.StationID != "" {
+			w += " AND dim = ?"
+			args = append(args, q.StationID)
+		}
+		if q.SiteID != "" {
+			w += " AND site_id = ?"
+			args = append(args, q.SiteID)
+		}
+	case lvlSite:
+		if q.SiteID != "" {
+			w += " AND dim = ?"
+			args = append(args, q.SiteID)
+		}
+	}
+	return w, args
+}
+
+// planned is a UNION ALL over a rollup table that reads q's range as q.Periods.Plan says: day
+// rows for whole days in one period, hour rows for the rest. cols gives the select list per
+// grain; its first column must be called bucket.
+func planned(q store.ReportQuery, table string, lvl int, cols func(grain int) string, args *[]any) string {
+	ps := q.Periods
+	if ps == nil {
+		ps = report.Range{From: q.From, To: q.To, Loc: time.UTC}.Periods("")
+	}
+	p := ps.Plan()
+	filter, fargs := levelFilter(q, lvl)
+	head := func(grain int) string {
+		return "SELECT " + cols(grain) + " FROM " + table + " WHERE grain = " + strconv.Itoa(grain) + " AND lvl = " + strconv.Itoa(lvl)
+	}
+	var parts []string
+	if p.DayTo > p.DayFrom {
+		w := head(grainDay) + " AND bucket >= ? AND bucket < ?"
+		*args = append(*args, p.DayFrom, p.DayTo)
+		if len(p.Skip) > 0 {
+			w += " AND bucket NOT IN (" + placeholders(len(p.Skip)) + ")"
+			for _, d := range p.Skip {
+				*args = append(*args, d)
+			}
+		}
+		parts = append(parts, w+filter)
+		*args = append(*args, fargs...)
+	}
+	for _, h := range p.Hours {
+		parts = append(parts, head(grainHour)+" AND bucket >= ? AND bucket < ?"+filter)
+		*args = append(*args, h[0], h[1])
+		*args = append(*args, fargs...)
+	}
+	return strings.Join(parts, " UNION ALL ")
+}
+
+// dimOut is the SQL of the dimension a rollup row reports at a level.
+func dimOut(dim string, lvl int) string {
+	switch {
+	case dim == report.Tariff:
+		return "tariff_id"
+	case dim == report.Site:
+		return "site_id"
+	case dim == report.Station && lvl == lvlStation, dim == report.Purchaser && lvl == lvlPurchaser:
+		return "dim"
+	}
+	return "CAST('' AS TEXT)"
+}
+
 func (r reports) SessionSums(ctx context.Context, q store.ReportQuery) ([]store.SessionAgg, error) {
 	var args []any
-	key := keyExpr("bucket", q.Periods, &args)
-	sqlq := "SELECT " + key + ", " + dimExpr("", q.Dim) + ", currency, COUNT(*), CAST(SUM(energy_wh) AS BIGINT), CAST(SUM(exported_wh) AS BIGINT), " +
-		"CAST(SUM(revenue_excl_minor) AS BIGINT), CAST(SUM(revenue_incl_minor) AS BIGINT), CAST(SUM(duration_s) AS BIGINT), CAST(SUM(power_w) AS BIGINT) FROM report_sessions" +
-		where(q, &args) + " GROUP BY 1, 2, 3"
+	var sqlq string
+	if q.Dim == report.Purchaser || q.Dim == report.Vehicle {
+		// A row per session: the rollups would have about as many rows.
+		key := keyExpr("bucket", q.Periods, &args)
+		sqlq = "SELECT " + key + ", " + dimExpr("", q.Dim) + ", currency, COUNT(*), CAST(SUM(energy_wh) AS BIGINT), CAST(SUM(exported_wh) AS BIGINT), " +
+			"CAST(SUM(revenue_excl_minor) AS BIGINT), CAST(SUM(revenue_incl_minor) AS BIGINT), CAST(SUM(duration_s) AS BIGINT), CAST(SUM(power_w) AS BIGINT) FROM report_sessions" +
+			where(q, &args) + " GROUP BY 1, 2, 3"
+	} else {
+		lvl := level(q)
+		key := keyExpr("bucket", q.Periods, &args)
+		dim := dimOut(q.Dim, lvl)
+		inner := planned(q, "report_session_sums", lvl, func(int) string {
+			return "bucket, dim, site_id, tariff_id, currency, sessions, energy_wh, exported_wh, revenue_excl_minor, revenue_incl_minor, duration_s, power_w"
+		}, &args)
+		sqlq = "SELECT " + key + ", " + dim + ", currency, CAST(SUM(sessions) AS BIGINT), CAST(SUM(energy_wh) AS BIGINT), CAST(SUM(exported_wh) AS BIGINT), " +
+			"CAST(SUM(revenue_excl_minor) AS BIGINT), CAST(SUM(revenue_incl_minor) AS BIGINT), CAST(SUM(duration_s) AS BIGINT), CAST(SUM(power_w) AS BIGINT) FROM (" +
+			inner + ") u GROUP BY 1, 2, 3"
+	}
 	var out []store.SessionAgg
 	err := r.query(ctx, "session report", sqlq, args, func(rows *sql.Rows) error {
 		var a store.SessionAgg
@@ -201,12 +264,22 @@ func (r reports) SessionSums(ctx context.Context, q store.ReportQuery) ([]store.
 
 func (r reports) HourSums(ctx context.Context, q store.ReportQuery) ([]store.HourAgg, error) {
 	var args []any
-	key := "bucket"
-	if !q.Buckets {
-		key = keyExpr("bucket", q.Periods, &args)
+	lvl := level(q)
+	dim := dimOut(q.Dim, lvl)
+	var sqlq string
+	if q.Buckets {
+		// Candidate peak hours: every hour row, and of a whole day its peak hour.
+		sqlq = planned(q, "report_occupancy", lvl, func(grain int) string {
+			if grain == grainDay {
+				return "peak_at AS bucket, " + dim + ", CAST(0 AS BIGINT), peak_wh"
+			}
+			return "bucket, " + dim + ", CAST(0 AS BIGINT), wh"
+		}, &args)
+	} else {
+		key := keyExpr("bucket", q.Periods, &args)
+		sqlq = "SELECT " + key + ", " + dim + ", CAST(SUM(occupied_s) AS BIGINT), CAST(SUM(wh) AS BIGINT) FROM (" +
+			planned(q, "report_occupancy", lvl, func(int) string { return "bucket, dim, site_id, occupied_s, wh" }, &args) + ") u GROUP BY 1, 2"
 	}
-	sqlq := "SELECT " + key + ", " + dimExpr("", q.Dim) + ", CAST(SUM(occupied_s) AS BIGINT), CAST(SUM(wh) AS BIGINT) FROM report_station_hours" +
-		where(q, &args) + " GROUP BY 1, 2"
 	var out []store.HourAgg
 	err := r.query(ctx, "hour report", sqlq, args, func(rows *sql.Rows) error {
 		var a store.HourAgg
@@ -222,14 +295,14 @@ func hourOf(col string) string { return "(" + col + " / 3600000000 * 3600000000)
 
 func (r reports) TopUpSums(ctx context.Context, q store.ReportQuery) ([]store.TopUpAgg, error) {
 	var args []any
-	key := keyExpr(hourOf("t.created_at"), q.Periods, &args)
-	dim := "CAST('' AS TEXT)"
+	lvl := lvlAll
 	if q.Dim == report.Purchaser {
-		dim = "e.account_id"
+		lvl = lvlPurchaser
 	}
-	sqlq := "SELECT " + key + ", " + dim + ", e.currency, COUNT(*), CAST(SUM(e.amount) AS BIGINT) FROM ledger_transactions t JOIN ledger_entries e ON e.tx_id = t.id" +
-		" WHERE t.kind = 'topup' AND t.created_at >= ? AND t.created_at < ? AND e.amount > 0 GROUP BY 1, 2, 3"
-	args = append(args, micros(q.From), micros(q.To))
+	q.SiteID, q.StationID = "", "" // top-ups belong to no site
+	key := keyExpr("bucket", q.Periods, &args)
+	sqlq := "SELECT " + key + ", " + dimOut(q.Dim, lvl) + ", currency, CAST(SUM(topups) AS BIGINT), CAST(SUM(amount_minor) AS BIGINT) FROM (" +
+		planned(q, "report_topup_sums", lvl, func(int) string { return "bucket, dim, currency, topups, amount_minor" }, &args) + ") u GROUP BY 1, 2, 3"
 	var out []store.TopUpAgg
 	err := r.query(ctx, "top-up report", sqlq, args, func(rows *sql.Rows) error {
 		var a store.TopUpAgg
