@@ -292,10 +292,17 @@ func TestConsolePurchaserSelfService(t *testing.T) {
 		if _, body := pb.get("/me"); strings.Contains(body, sesA) || strings.Contains(body, accA) || !strings.Contains(body, sesB) {
 			t.Error("/me shows another purchaser's data or misses own session")
 		}
-		for _, p := range []string{"/sessions", "/accounts/" + accA, "/accounts/" + accB, "/stations", "/purchasers", "/events"} {
+		for _, p := range []string{"/sessions", "/stations", "/purchasers", "/events"} {
 			if code, _ := pb.get(p); code != 403 {
 				t.Errorf("purchaser GET %s: %d, want 403", p, code)
 			}
+		}
+		// Account pages: another's is "not found"; one's own is /me.
+		if code, body := pb.get("/accounts/" + accA); code != 404 || strings.Contains(body, "TAG-A") {
+			t.Errorf("purchaser GET another's account: %d, want 404", code)
+		}
+		if code, body := pb.get("/accounts/" + accB); code != 200 || !strings.Contains(body, "My account") {
+			t.Errorf("purchaser GET own account: %d, want /me", code)
 		}
 		// Another purchaser's token cannot be blocked from here.
 		var toks struct{ Items []obj }
@@ -542,3 +549,4 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Fatal("browser test timed out")
 	}
 }
+

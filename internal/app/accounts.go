@@ -9,6 +9,8 @@ import (
 
 	"github.com/evcs/evcs/internal/account"
 	"github.com/evcs/evcs/internal/asset"
+	"github.com/evcs/evcs/internal/billing"
+	"github.com/evcs/evcs/internal/charging"
 	"github.com/evcs/evcs/internal/errs"
 	"github.com/evcs/evcs/internal/ids"
 	"github.com/evcs/evcs/internal/money"
@@ -139,8 +141,11 @@ func (a *App) GetAccount(ctx context.Context, id string) (*AccountView, error) {
 	var out *AccountView
 	err := a.Store.View(ctx, func(tx store.Tx) error {
 		acc, err := tx.Accounts().Get(ctx, id)
+		if err == nil {
+			err = CheckOwn(ctx, "account", id, acc)
+		}
 		if err != nil {
-			return err
+			return hideFromPurchaser(ctx, "account", id, err)
 		}
 		bal, err := tx.Balance(ctx, id)
 		if err != nil {
@@ -154,7 +159,7 @@ func (a *App) GetAccount(ctx context.Context, id string) (*AccountView, error) {
 
 // IdTokens is the id-token resource (RFID cards, app tokens, …).
 var IdTokens = &Resource[account.IdToken, account.IdTokenFields]{
-	Name: "id_token", Prefix: "tok", WriteRole: account.RoleOperator,
+	Name: "id_token", Prefix: "tok", WriteRole: account.RoleOperator, SelfService: selfIdToken,
 	Repo:  func(tx store.Tx) store.Repo[account.IdToken] { return tx.IdTokens() },
 	Input: func(v *account.IdToken) account.IdTokenFields { return v.IdTokenFields },
 	Meta:  func(v *account.IdToken) (*string, *string, *time.Time) { return &v.ID, &v.Status, &v.UpdatedAt },
@@ -184,7 +189,7 @@ var IdTokens = &Resource[account.IdToken, account.IdTokenFields]{
 
 // Vehicles is the vehicle resource.
 var Vehicles = &Resource[account.Vehicle, account.VehicleFields]{
-	Name: "vehicle", Prefix: "veh", WriteRole: account.RoleOperator,
+	Name: "vehicle", Prefix: "veh", WriteRole: account.RoleOperator, SelfService: selfVehicle,
 	Repo:  func(tx store.Tx) store.Repo[account.Vehicle] { return tx.Vehicles() },
 	Input: func(v *account.Vehicle) account.VehicleFields { return v.VehicleFields },
 	Meta:  func(v *account.Vehicle) (*string, *string, *time.Time) { return &v.ID, &v.Status, &v.UpdatedAt },
@@ -215,7 +220,7 @@ var Vehicles = &Resource[account.Vehicle, account.VehicleFields]{
 type APITokenInput struct {
 	UserID    string     `json:"user_id,omitempty" doc:"owner; default: the caller"`
 	Name      string     `json:"name" minLength:"1" maxLength:"100"`
-	Role      string     `json:"role,omitempty" enum:"viewer,operator,admin" doc:"at most the owner's role; default the owner's role"`
+	Role      string     `json:"role,omitempty" enum:"purchaser,viewer,operator,admin" doc:"at most the owner's role; default the owner's role. A purchaser's token is a purchaser's: it reaches their own account, sessions, receipts, invoices, tokens and vehicles only"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	Scopes    []string   `json:"scopes,omitempty" doc:"narrow the token below its role: AREA, AREA:read, * or *:read, AREA being the first path segment after /api/v1 (stations, sessions, …); none = the whole role"`
 }
@@ -235,14 +240,16 @@ func (a *App) NewAPIToken(ctx context.Context, in APITokenInput) (*account.APITo
 		if err != nil {
 			return err
 		}
-		if u.Role == account.RolePurchaser {
-			return errs.Field("user_id", "API tokens are for staff users")
-		}
 		role := in.Role
 		if role == "" {
 			role = u.Role
 		}
-		if account.RoleRank(role) == 0 || account.RoleRank(role) > account.RoleRank(u.Role) {
+		switch {
+		case u.Role == account.RolePurchaser:
+			if role != account.RolePurchaser {
+				return errs.Field("role", "a purchaser's token has the purchaser role")
+			}
+		case account.RoleRank(role) == 0 || account.RoleRank(role) > account.RoleRank(u.Role):
 			return errs.Field("role", "must be viewer, operator or admin, and at most the user's role (%s)", u.Role)
 		}
 		now := a.now()
@@ -312,7 +319,10 @@ func (a *App) Authenticate(ctx context.Context, bearer string) (Actor, error) {
 		if account.RoleRank(u.Role) < account.RoleRank(role) {
 			role = u.Role
 		}
-		act = Actor{UserID: u.ID, Role: role, Scopes: t.Scopes}
+		if u.Role == account.RolePurchaser {
+			role = account.RolePurchaser // acts on their own account only
+		}
+		act = Actor{UserID: u.ID, Role: role, Scopes: t.Scopes, AccountID: u.AccountID}
 		return nil
 	})
 	return act, err
@@ -377,4 +387,164 @@ var Groups = &Resource[account.Group, account.GroupFields]{
 		v.GroupFields, v.ID, v.UpdatedAt = in, id, now
 		return v, nil
 	},
+}
+
+// ---- purchaser self-service ----
+//
+// A purchaser acts on their own records only: their account (Actor.AccountID), its top-ups,
+// id tokens and sessions, and the vehicles they own (Actor.UserID). Anything of another
+// purchaser answers NotFound, exactly as a record that does not exist, so a purchaser never
+// learns that another's record exists. Staff are checked by role as before.
+
+// purchaser returns the actor when it is a purchaser acting for themselves.
+func purchaser(ctx context.Context) (Actor, bool) {
+	a := ActorFrom(ctx)
+	return a, a.Role == account.RolePurchaser
+}
+
+// IsPurchaser reports whether ctx's actor is a purchaser (acting on their own records only).
+func IsPurchaser(ctx context.Context) bool { _, ok := purchaser(ctx); return ok }
+
+// notFound is the answer to a purchaser about another's record.
+func notFound(entity, id string) error { return errs.E(errs.NotFound, "no %s %s", entity, id) }
+
+// ownsAccount reports whether the purchaser a owns the account.
+func (a Actor) ownsAccount(accountID string) bool {
+	return a.AccountID != "" && accountID == a.AccountID
+}
+
+// requireOwnAccount lets staff with at least role act on any account, and a purchaser on
+// their own account only (NotFound otherwise).
+func requireOwnAccount(ctx context.Context, role, accountID string) error {
+	if p, ok := purchaser(ctx); ok {
+		if !p.ownsAccount(accountID) {
+			return notFound("account", accountID)
+		}
+		return nil
+	}
+	return require(ctx, role)
+}
+
+// mayTopUp: operators top up any account; a purchaser tops up their own account, and only by
+// a method whose provider collects the money (a card), never by one that records money the
+// operator says it received (counter, card terminal, bank transfer, voucher).
+func (a *App) mayTopUp(ctx context.Context, accountID, method string) error {
+	if err := requireOwnAccount(ctx, account.RoleOperator, accountID); err != nil {
+		return err
+	}
+	if !IsPurchaser(ctx) {
+		return nil
+	}
+	if p, ok := a.PaymentProviderFor(method); ok {
+		if _, counter := p.(CounterProvider); !counter {
+			return nil
+		}
+	}
+	return errs.Field("method", "%q is not a method purchasers can top up with themselves", method)
+}
+
+// ownerOf says whose a record is: the account and/or user it belongs to; ok is false for
+// records that belong to no purchaser (sites, stations, tariffs, …).
+func ownerOf(v any) (accountID, userID string, ok bool) {
+	switch x := v.(type) {
+	case *account.IdToken:
+		return x.AccountID, "", true
+	case *account.Vehicle:
+		return "", x.OwnerID, true
+	case *account.Account:
+		return x.ID, x.UserID, true
+	case *account.User:
+		return x.AccountID, x.ID, true
+	case *charging.Session:
+		return x.AccountID, "", true
+	case *billing.CDRRecord:
+		return x.AccountID, "", true
+	case *billing.Invoice:
+		return x.AccountID, "", true
+	}
+	return "", "", false
+}
+
+// ownedBy reports whether a purchaser owns v.
+func ownedBy(p Actor, v any) bool {
+	acc, user, ok := ownerOf(v)
+	if !ok {
+		return false
+	}
+	if user != "" {
+		return p.UserID != "" && user == p.UserID
+	}
+	return p.ownsAccount(acc)
+}
+
+// ownFilter is the list filter that narrows a list of T to a purchaser's own records (nil: T
+// is no purchaser's record).
+func ownFilter[T any](p Actor) map[string]string {
+	switch any(new(T)).(type) {
+	case *account.IdToken, *charging.Session, *billing.CDRRecord, *billing.Invoice:
+		return map[string]string{"account_id": p.AccountID}
+	case *account.Vehicle:
+		return map[string]string{"owner_id": p.UserID}
+	case *account.Account:
+		return map[string]string{"user_id": p.UserID}
+	}
+	return nil
+}
+
+// hideFromPurchaser makes a purchaser's NotFound about entity id read the same whether the
+// record is missing or another's.
+func hideFromPurchaser(ctx context.Context, entity, id string, err error) error {
+	if errs.Is(err, errs.NotFound) && IsPurchaser(ctx) {
+		return notFound(entity, id)
+	}
+	return err
+}
+
+// CheckOwn answers NotFound when ctx's actor is a purchaser and v is not theirs (id names v
+// in the error); staff pass. Edges that read records themselves use it.
+func CheckOwn(ctx context.Context, entity, id string, v any) error {
+	if p, ok := purchaser(ctx); ok && !ownedBy(p, v) {
+		return notFound(entity, id)
+	}
+	return nil
+}
+
+// selfIdToken is what a purchaser may write on a token: one of their own account, without
+// the staff fields (driver tariff, group, expiry), blocked or active (a token the operator
+// deactivated stays so).
+func selfIdToken(ctx context.Context, in account.IdTokenFields, old *account.IdToken) error {
+	p, _ := purchaser(ctx)
+	if !p.ownsAccount(in.AccountID) {
+		return notFound("account", in.AccountID)
+	}
+	var was account.IdTokenFields
+	if old != nil {
+		was = old.IdTokenFields
+	}
+	if in.TariffID != was.TariffID {
+		return errs.Field("tariff_id", "is set by the operator")
+	}
+	if in.GroupID != was.GroupID {
+		return errs.Field("group_id", "is set by the operator")
+	}
+	if !sameTime(in.ExpiresAt, was.ExpiresAt) {
+		return errs.Field("expires_at", "is set by the operator")
+	}
+	if in.Status != was.Status && (was.Status == account.Inactive || (in.Status != "" && in.Status != account.Active && in.Status != account.Blocked)) {
+		return errs.Field("status", "purchasers block and unblock their active tokens")
+	}
+	return nil
+}
+
+func sameTime(a, b *time.Time) bool {
+	return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
+}
+
+// selfVehicle is what a purchaser may write on a vehicle: one they own.
+func selfVehicle(ctx context.Context, in account.VehicleFields, old *account.Vehicle) error {
+	p, _ := purchaser(ctx)
+	if p.UserID == "" || in.OwnerID != p.UserID {
+		return notFound("user", in.OwnerID)
+	}
+	return nil
 }

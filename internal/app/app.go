@@ -80,6 +80,10 @@ type Actor struct {
 	UserID string
 	Role   string
 	Scopes []string // an API token's scopes (see ScopeAllows); nil = no narrowing
+	// AccountID is a purchaser's own prepaid account: the only one they may act on (see
+	// Purchaser self-service in accounts.go). Edges fill it from the signed-in user; it is
+	// empty for staff.
+	AccountID string
 }
 
 // System is the actor of changes EVCS makes by itself.

@@ -17,6 +17,7 @@ package app
 
 import (
 	"context"
+	"maps"
 	"runtime"
 	"slices"
 	"sync"
@@ -302,7 +303,16 @@ func (a *App) creditLines(ctx context.Context, tx store.Tx, acc *account.Account
 
 // Invoices lists issued documents (filters: account_id, period, kind, series, number).
 func (a *App) Invoices(ctx context.Context, q store.Query) ([]billing.Invoice, string, error) {
-	if err := require(ctx, account.RoleViewer); err != nil {
+	if p, ok := purchaser(ctx); ok { // a purchaser's own invoices only
+		if f := q.Filter["account_id"]; f != "" && f != p.AccountID || p.AccountID == "" {
+			return nil, "", nil
+		}
+		q.Filter = maps.Clone(q.Filter)
+		if q.Filter == nil {
+			q.Filter = map[string]string{}
+		}
+		q.Filter["account_id"] = p.AccountID
+	} else if err := require(ctx, account.RoleViewer); err != nil {
 		return nil, "", errs.Wrap("list invoices", err)
 	}
 	if p, ok := q.Filter["period"]; ok {
@@ -320,10 +330,16 @@ func (a *App) Invoices(ctx context.Context, q store.Query) ([]billing.Invoice, s
 
 // Invoice returns one issued document.
 func (a *App) Invoice(ctx context.Context, id string) (*billing.Invoice, error) {
-	if err := require(ctx, account.RoleViewer); err != nil {
+	if err := require(ctx, account.RoleViewer); err != nil && !IsPurchaser(ctx) {
 		return nil, errs.Wrap("get invoice", err)
 	}
 	var out *billing.Invoice
 	err := a.Store.View(ctx, func(tx store.Tx) (err error) { out, err = tx.Invoices().Get(ctx, id); return })
-	return out, errs.Wrap("get invoice", err)
+	if err == nil {
+		err = CheckOwn(ctx, "invoice", id, out) // a purchaser's own invoices only
+	}
+	if err != nil {
+		return nil, errs.Wrap("get invoice", hideFromPurchaser(ctx, "invoice", id, err))
+	}
+	return out, nil
 }

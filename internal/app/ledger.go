@@ -274,7 +274,7 @@ func (a *App) TopUp(ctx context.Context, accountID string, in TopUpInput, idemKe
 }
 
 func (a *App) topUp(ctx context.Context, accountID string, in TopUpInput, idemKey string) (*TopUp, error) {
-	if err := require(ctx, account.RoleOperator); err != nil {
+	if err := a.mayTopUp(ctx, accountID, in.Method); err != nil { // operators, or a purchaser on their own account
 		return nil, err
 	}
 	key, err := clientKey(LedgerTopUp, accountID, idemKey)

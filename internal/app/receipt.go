@@ -41,8 +41,11 @@ func (a *App) Receipt(ctx context.Context, sessionID string) (*Receipt, error) {
 	var r Receipt
 	err := a.Store.View(ctx, func(tx store.Tx) error {
 		s, err := tx.Sessions().Get(ctx, sessionID)
+		if err == nil {
+			err = CheckOwn(ctx, "session", sessionID, s) // a purchaser's own sessions only
+		}
 		if err != nil {
-			return err
+			return hideFromPurchaser(ctx, "session", sessionID, err)
 		}
 		if s.Status != charging.Completed || s.CDRID == "" {
 			return errs.E(errs.Conflict, "session %s has not ended yet: no receipt", sessionID)

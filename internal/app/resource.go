@@ -33,15 +33,43 @@ type Resource[T, I any] struct {
 	AfterCreate func(ctx context.Context, tx store.Tx, v *T, in I) error
 	// InputID returns the id carried by the input, for resources whose ids clients choose.
 	InputID func(I) string
+	// SelfService, when set, lets a purchaser create, update and deactivate their own records
+	// (see ownerOf in accounts.go): it checks that the input is theirs too and changes only
+	// what purchasers may change (old is nil on create).
+	SelfService func(ctx context.Context, in I, old *T) error
+}
+
+// selfWrite says whether ctx's actor writes as a purchaser on their own records; otherwise the
+// actor needs the resource's write role.
+func selfWrite[T, I any](ctx context.Context, r *Resource[T, I]) (bool, error) {
+	if IsPurchaser(ctx) && r.SelfService != nil {
+		return true, nil
+	}
+	return false, require(ctx, r.WriteRole)
+}
+
+// getOwn reads a record for a write, answering NotFound to a purchaser for another's.
+func getOwn[T, I any](ctx context.Context, tx store.Tx, r *Resource[T, I], id string, self bool) (*T, error) {
+	v, err := r.Repo(tx).Get(ctx, id)
+	if err == nil && self {
+		err = CheckOwn(ctx, r.Name, id, v)
+	}
+	return v, hideFromPurchaser(ctx, r.Name, id, err)
 }
 
 // Create stores a new record from its input.
 func Create[T, I any](ctx context.Context, a *App, r *Resource[T, I], in I) (*T, error) {
-	if err := require(ctx, r.WriteRole); err != nil {
+	self, err := selfWrite(ctx, r)
+	if err != nil {
 		return nil, errs.Wrap("create "+r.Name, err)
 	}
 	var out *T
-	err := a.Store.InTx(ctx, func(tx store.Tx) error {
+	err = a.Store.InTx(ctx, func(tx store.Tx) error {
+		if self {
+			if err := r.SelfService(ctx, in, nil); err != nil {
+				return err
+			}
+		}
 		now := a.now()
 		id := ""
 		if r.InputID != nil {
@@ -67,15 +95,38 @@ func Create[T, I any](ctx context.Context, a *App, r *Resource[T, I], in I) (*T,
 	return out, errs.Wrap("create "+r.Name, err)
 }
 
-// Get reads one record.
+// Get reads one record; a purchaser reads only their own (NotFound for any other).
 func Get[T, I any](ctx context.Context, a *App, r *Resource[T, I], id string) (*T, error) {
 	var out *T
 	err := a.Store.View(ctx, func(tx store.Tx) (err error) { out, err = r.Repo(tx).Get(ctx, id); return })
-	return out, err
+	if err == nil {
+		err = CheckOwn(ctx, r.Name, id, out)
+	}
+	if err != nil {
+		return nil, hideFromPurchaser(ctx, r.Name, id, err)
+	}
+	return out, nil
 }
 
-// List reads a page of records.
+// List reads a page of records; a purchaser lists only their own.
 func List[T, I any](ctx context.Context, a *App, r *Resource[T, I], q store.Query) ([]T, string, error) {
+	if p, ok := purchaser(ctx); ok {
+		own := ownFilter[T](p)
+		if own == nil {
+			return nil, "", errs.E(errs.Forbidden, "purchasers list only their own records")
+		}
+		f := map[string]string{}
+		for k, v := range q.Filter {
+			f[k] = v
+		}
+		for k, v := range own {
+			if old, set := f[k]; v == "" || set && old != v {
+				return nil, "", nil // another purchaser's: nothing of theirs matches
+			}
+			f[k] = v
+		}
+		q.Filter = f
+	}
 	var items []T
 	var next string
 	err := a.Store.View(ctx, func(tx store.Tx) (err error) { items, next, err = r.Repo(tx).List(ctx, q); return })
@@ -84,18 +135,24 @@ func List[T, I any](ctx context.Context, a *App, r *Resource[T, I], q store.Quer
 
 // Patch applies a JSON merge patch (RFC 7396) to a record's input and stores the result.
 func Patch[T, I any](ctx context.Context, a *App, r *Resource[T, I], id string, patch []byte) (*T, error) {
-	if err := require(ctx, r.WriteRole); err != nil {
+	self, err := selfWrite(ctx, r)
+	if err != nil {
 		return nil, errs.Wrap("update "+r.Name, err)
 	}
 	var out *T
-	err := a.Store.InTx(ctx, func(tx store.Tx) error {
-		old, err := r.Repo(tx).Get(ctx, id)
+	err = a.Store.InTx(ctx, func(tx store.Tx) error {
+		old, err := getOwn(ctx, tx, r, id, self)
 		if err != nil {
 			return err
 		}
 		in, err := mergeInput(r.Input(old), patch)
 		if err != nil {
 			return err
+		}
+		if self {
+			if err := r.SelfService(ctx, in, old); err != nil {
+				return err
+			}
 		}
 		v, err := r.Build(ctx, tx, in, old, id, a.now())
 		if err != nil {
@@ -112,12 +169,13 @@ func Patch[T, I any](ctx context.Context, a *App, r *Resource[T, I], id string, 
 
 // Deactivate marks a record inactive. Nothing a bill may refer to is ever deleted.
 func Deactivate[T, I any](ctx context.Context, a *App, r *Resource[T, I], id string) (*T, error) {
-	if err := require(ctx, r.WriteRole); err != nil {
+	self, err := selfWrite(ctx, r)
+	if err != nil {
 		return nil, errs.Wrap("deactivate "+r.Name, err)
 	}
 	var out *T
-	err := a.Store.InTx(ctx, func(tx store.Tx) error {
-		v, err := r.Repo(tx).Get(ctx, id)
+	err = a.Store.InTx(ctx, func(tx store.Tx) error {
+		v, err := getOwn(ctx, tx, r, id, self)
 		if err != nil {
 			return err
 		}

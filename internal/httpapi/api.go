@@ -138,7 +138,7 @@ func authMiddleware(api huma.API, a *app.App) func(huma.Context, func(huma.Conte
 			}
 			return
 		}
-		if account.RoleRank(actor.Role) < account.RoleRank(role) {
+		if account.RoleRank(actor.Role) < account.RoleRank(role) && !selfService(actor, ctx.Operation().OperationID) {
 			_ = huma.WriteErr(api, ctx, http.StatusForbidden, "requires role "+role)
 			return
 		}

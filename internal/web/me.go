@@ -13,8 +13,9 @@ import (
 )
 
 // A purchaser's own page: balance, sessions and receipts, top-up through the payment provider,
-// own tokens and vehicles. Every handler here works on the signed-in purchaser's account only;
-// ids in forms are checked against it.
+// own tokens and vehicles. The use cases let a purchaser act on their own account only (the
+// account comes from the signed-in actor, never from the form) and answer NotFound for anything
+// of another purchaser.
 
 // purchaserMethods are the self-service top-up methods that have a provider.
 func (c *Console) purchaserMethods() []string {
@@ -38,6 +39,23 @@ func (c *Console) mePage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, "me.html", "My account", v)
 }
 
+// accountOrMe is an account page: any account for staff; for a purchaser their own account is
+// /me, and any other id answers 404, as an account that does not exist does.
+func (c *Console) accountOrMe(w http.ResponseWriter, r *http.Request) {
+	me := sessionFrom(r.Context())
+	id := chi.URLParam(r, "id")
+	switch {
+	case me.Role == account.RolePurchaser && me.AccountID != "" && id == me.AccountID:
+		http.Redirect(w, r, "/me", http.StatusSeeOther)
+	case me.Role == account.RolePurchaser:
+		c.fail(w, r, errs.E(errs.NotFound, "no account %s", id))
+	case account.RoleRank(me.Role) < account.RoleRank(account.RoleViewer):
+		c.fail(w, r, errs.E(errs.Forbidden, "your role (%s) may not do this", me.Role))
+	default:
+		c.accountPage(w, r)
+	}
+}
+
 func (c *Console) meTopUp(w http.ResponseWriter, r *http.Request) {
 	me := sessionFrom(r.Context())
 	method := r.PostFormValue("method")
@@ -49,7 +67,7 @@ func (c *Console) meTopUp(w http.ResponseWriter, r *http.Request) {
 		c.flashTo(w, r, "/me", true, "Online top-up is not available.")
 		return
 	}
-	c.doTopUp(w, r, elevated(r.Context()), me.AccountID, method, "/me")
+	c.doTopUp(w, r, r.Context(), me.AccountID, method, "/me")
 }
 
 func (c *Console) meAddToken(w http.ResponseWriter, r *http.Request) {
@@ -58,7 +76,7 @@ func (c *Console) meAddToken(w http.ResponseWriter, r *http.Request) {
 	if in.Type == "" {
 		in.Type = "ISO14443"
 	}
-	if _, err := app.Create(elevated(r.Context()), c.app, app.IdTokens, in); err != nil {
+	if _, err := app.Create(r.Context(), c.app, app.IdTokens, in); err != nil {
 		c.flashTo(w, r, "/me", true, "Token not added: "+errs.Message(err))
 		return
 	}
@@ -67,23 +85,14 @@ func (c *Console) meAddToken(w http.ResponseWriter, r *http.Request) {
 
 // meTokenStatus blocks or unblocks one of the purchaser's own tokens (a lost card).
 func (c *Console) meTokenStatus(w http.ResponseWriter, r *http.Request) {
-	me := sessionFrom(r.Context())
-	id := chi.URLParam(r, "id")
-	tok, err := app.Get(r.Context(), c.app, app.IdTokens, id)
-	if err == nil && tok.AccountID != me.AccountID {
-		err = errs.E(errs.NotFound, "no token %s", id)
-	}
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
 	st := account.Blocked
 	if r.PostFormValue("status") == account.Active {
 		st = account.Active
 	}
 	patch, _ := json.Marshal(map[string]string{"status": st})
-	if _, err := app.Patch(elevated(r.Context()), c.app, app.IdTokens, id, patch); err != nil {
-		c.flashTo(w, r, "/me", true, errs.Message(err))
+	tok, err := app.Patch(r.Context(), c.app, app.IdTokens, chi.URLParam(r, "id"), patch)
+	if err != nil {
+		c.failOrFlash(w, r, err)
 		return
 	}
 	c.flashTo(w, r, "/me", false, "Token "+tok.UID+" is now "+st+".")
@@ -93,7 +102,7 @@ func (c *Console) meAddVehicle(w http.ResponseWriter, r *http.Request) {
 	me := sessionFrom(r.Context())
 	in := account.VehicleFields{OwnerID: me.UserID, VIN: strings.TrimSpace(r.PostFormValue("vin")), Plate: strings.TrimSpace(r.PostFormValue("plate")),
 		Make: strings.TrimSpace(r.PostFormValue("make")), Model: strings.TrimSpace(r.PostFormValue("model"))}
-	if _, err := app.Create(elevated(r.Context()), c.app, app.Vehicles, in); err != nil {
+	if _, err := app.Create(r.Context(), c.app, app.Vehicles, in); err != nil {
 		c.flashTo(w, r, "/me", true, "Vehicle not added: "+errs.Message(err))
 		return
 	}
@@ -101,19 +110,19 @@ func (c *Console) meAddVehicle(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) meRemoveVehicle(w http.ResponseWriter, r *http.Request) {
-	me := sessionFrom(r.Context())
-	id := chi.URLParam(r, "id")
-	v, err := app.Get(r.Context(), c.app, app.Vehicles, id)
-	if err == nil && v.OwnerID != me.UserID {
-		err = errs.E(errs.NotFound, "no vehicle %s", id)
-	}
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	if _, err := app.Deactivate(elevated(r.Context()), c.app, app.Vehicles, id); err != nil {
-		c.flashTo(w, r, "/me", true, errs.Message(err))
+	if _, err := app.Deactivate(r.Context(), c.app, app.Vehicles, chi.URLParam(r, "id")); err != nil {
+		c.failOrFlash(w, r, err)
 		return
 	}
 	c.flashTo(w, r, "/me", false, "Vehicle removed.")
+}
+
+// failOrFlash answers another purchaser's (or a missing) record with the 404 page, and any
+// other refusal with a message on /me.
+func (c *Console) failOrFlash(w http.ResponseWriter, r *http.Request, err error) {
+	if errs.Is(err, errs.NotFound) || errs.Is(err, errs.Forbidden) {
+		c.fail(w, r, err)
+		return
+	}
+	c.flashTo(w, r, "/me", true, errs.Message(err))
 }

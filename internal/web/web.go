@@ -12,7 +12,6 @@
 package web
 
 import (
-	"context"
 	"embed"
 	"html/template"
 	"io/fs"
@@ -108,7 +107,7 @@ func Mount(r chi.Router, a *app.App, opts ...Options) *Console {
 		r.Get("/sessions/{id}", c.signedIn(c.sessionPage))
 		r.Get("/sessions/{id}/receipt", c.signedIn(c.receiptPage))
 		r.Get("/purchasers", c.staff(c.purchasersPage))
-		r.Get("/accounts/{id}", c.staff(c.accountPage))
+		r.Get("/accounts/{id}", c.signedIn(c.accountOrMe))
 		r.Post("/accounts/{id}/topups", c.operator(c.topUp))
 		r.Get("/tokens", c.staff(c.tokensPage))
 		r.Get("/vehicles", c.staff(c.vehiclesPage))
@@ -193,7 +192,7 @@ func (c *Console) gate(h http.HandlerFunc, ok func(*session) bool) http.HandlerF
 			c.fail(w, r, errs.E(errs.Forbidden, "your role (%s) may not do this", s.Role))
 			return
 		}
-		ctx := app.WithActor(r.Context(), app.Actor{UserID: s.UserID, Role: s.Role})
+		ctx := app.WithActor(r.Context(), app.Actor{UserID: s.UserID, Role: s.Role, AccountID: s.AccountID})
 		h(w, r.WithContext(ctx))
 	}
 }
@@ -217,13 +216,4 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 		Code int
 		Msg  string
 	}{code, msg})
-}
-
-// elevated is the context for a purchaser's self-service write that the use case reserves to
-// operators (top-up, own tokens and vehicles): the handler has checked that the purchaser acts
-// on their own account, and the ledger and audit still name the purchaser as the actor.
-// TODO(app): let these use cases accept a purchaser on their own account, and drop this.
-func elevated(ctx context.Context) context.Context {
-	a := app.ActorFrom(ctx)
-	return app.WithActor(ctx, app.Actor{UserID: a.UserID, Role: account.RoleOperator})
 }
