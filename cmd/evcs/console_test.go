@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -12,10 +13,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
 	"github.com/evcs/evcs/internal/app"
@@ -550,3 +553,105 @@ func TestConsoleBrowser(t *testing.T) {
 	}
 }
 
+// TestConsoleReportDownload charges a few sessions at two stations, fills in the reports page
+// in a real browser (energy by day and station, in Amsterdam time), clicks "Download CSV", waits
+// for the browser's download-complete event and checks every row of the saved file against
+// sums computed here from the sessions the API lists.
+func TestConsoleReportDownload(t *testing.T) {
+	exe := findBrowser()
+	if exe == "" {
+		t.Skip("no Chromium found (install the Debian package chromium, or set EVCS_CHROMIUM): browser test skipped")
+	}
+	s := startMain(t, "sqlite:"+filepath.Join(t.TempDir(), "evcs.db"))
+	s.fleet("TAG-RPT", "RPT-1", "RPT-2")
+	for _, st := range []string{"RPT-1", "RPT-2", "RPT-1"} {
+		s.chargeOnce(st, "TAG-RPT")
+	}
+	s.user("viewer", "viewer@example.com")
+
+	// The figures, from the raw sessions.
+	loc, _ := time.LoadLocation("Europe/Amsterdam")
+	now := time.Now().In(loc)
+	from, to := now.AddDate(0, 0, -1).Format(time.DateOnly), now.AddDate(0, 0, 1).Format(time.DateOnly)
+	var page struct{ Items []obj }
+	s.must(200, "GET", "/api/v1/sessions?limit=500", nil, &page)
+	want := map[string][3]int64{}
+	for _, ses := range page.Items {
+		started, err := time.Parse(time.RFC3339, ses["started_at"].(string))
+		if err != nil || ses["status"] != "completed" {
+			t.Fatalf("session %v: %v", ses, err)
+		}
+		k := started.In(loc).Format(time.DateOnly) + "," + ses["station_id"].(string)
+		w := want[k]
+		w[0]++
+		w[1] += int64(ses["energy_wh"].(float64))
+		w[2] += int64(ses["exported_wh"].(float64))
+		want[k] = w
+	}
+	if len(page.Items) != 3 || len(want) < 2 {
+		t.Fatalf("sessions: %v", page.Items)
+	}
+
+	actx, cancelAlloc := browserAllocator(t, exe)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+	ctx, cancel := context.WithTimeout(bctx, 2*time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx); err != nil {
+		t.Skipf("Chromium at %s does not start: %v", exe, err)
+	}
+	dir := t.TempDir()
+	if _, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: new(true)}); err != nil {
+		t.Fatal(err)
+	}
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(s.Base+"/reports"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), "viewer@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), "correct horse battery"),
+		chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.ID("report-form")),
+		chromedp.SetValue(chromedp.ID("report-name"), "energy"),
+		chromedp.SetValue(chromedp.ID("report-from"), from),
+		chromedp.SetValue(chromedp.ID("report-to"), to),
+		chromedp.SetValue(chromedp.ID("report-group"), "day,station"),
+		chromedp.SetValue(chromedp.ID("report-tz"), "Europe/Amsterdam"),
+		chromedp.Click(chromedp.ID("report-run")),
+		chromedp.WaitVisible(chromedp.ID("download-csv")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := chromedp.Run(ctx, chromedp.WaitEvent(browser.DownloadProgress, func(e browser.EventDownloadProgress) bool {
+		return e.State == browser.DownloadProgressStateCompleted || e.State == browser.DownloadProgressStateCanceled
+	}, chromedp.Click(chromedp.ID("download-csv"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.State != browser.DownloadProgressStateCompleted {
+		t.Fatalf("download: %+v", done)
+	}
+	f, err := os.Open(filepath.Join(dir, done.GUID)) // allowAndName saves under the download's id
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 || strings.Join(rows[0], ",") != "day,station_id,sessions,energy_wh,exported_wh" {
+		t.Fatalf("CSV header: %v", rows)
+	}
+	if len(rows)-1 != len(want) {
+		t.Errorf("CSV has %d rows, want %d: %v", len(rows)-1, len(want), rows)
+	}
+	for _, r := range rows[1:] {
+		w, ok := want[r[0]+","+r[1]]
+		if !ok || r[2] != strconv.FormatInt(w[0], 10) || r[3] != strconv.FormatInt(w[1], 10) || r[4] != strconv.FormatInt(w[2], 10) {
+			t.Errorf("CSV row %v, want %v", r, w)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"slices"
 	"strconv"
 
 	"github.com/xuri/excelize/v2"
@@ -77,6 +78,32 @@ func (t *Table) MarshalJSON() ([]byte, error) {
 	b.Write(tb)
 	b.WriteByte('}')
 	return b.Bytes(), nil
+}
+
+// CellText is a cell as CSV writes it.
+func CellText(v any) string { return cellText(v) }
+
+// TotalsText lists totals as "name: value" lines, sorted; nested totals (by_currency) as
+// "by_currency EUR amount: 12.00".
+func TotalsText(totals map[string]any) []string {
+	var out []string
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if sub, ok := m[k].(map[string]any); ok {
+				walk(prefix+k+" ", sub)
+				continue
+			}
+			out = append(out, prefix+k+": "+cellText(m[k]))
+		}
+	}
+	walk("", totals)
+	return out
 }
 
 func cellText(v any) string {

@@ -111,6 +111,8 @@ func Mount(r chi.Router, a *app.App, opts ...Options) *Console {
 		r.Post("/accounts/{id}/topups", c.operator(c.topUp))
 		r.Get("/tokens", c.staff(c.tokensPage))
 		r.Get("/vehicles", c.staff(c.vehiclesPage))
+		r.Get("/reports", c.staff(c.reportsPage))
+		r.Get("/reports/download", c.staff(c.reportDownload))
 		r.Get("/tariffs", c.staff(c.tariffsPage))
 		r.Get("/tariffs/{id}", c.staff(c.tariffPage))
 		r.Post("/tariffs/{id}/preview", c.staff(c.tariffPreview))
