@@ -58,6 +58,13 @@ up=$(( $(date +%s) - start ))
 R1=$(rss $PID); S1=$(rss $SIM)
 sleep "$SETTLE"
 R2=$(rss $PID); S2=$(rss $SIM)
+if [ "$TARGET" != echo ]; then # the Go runtime's view: live heap, stacks, heap kept but unused
+  curl -s -H "Authorization: Bearer $TOKEN" "http://$ADDR/debug/pprof/heap?debug=1" |
+    awk '/^# (HeapInuse|HeapIdle|HeapReleased|Stack|NumGC) / {printf "%s%s=%s", sep, $2, $4; sep=" "} END {print ""}'
+  if [ -n "${HEAPPROFILE:-}" ]; then
+    curl -s -H "Authorization: Bearer $TOKEN" "http://$ADDR/debug/pprof/heap" -o "$HEAPPROFILE"
+  fi
+fi
 kill -INT $SIM; wait $SIM 2>/dev/null || true; SIM=
 tail -n1 /tmp/idle-mem-sim.$$; rm -f /tmp/idle-mem-sim.$$
 echo "target=${TARGET%%:*} stations=$N connect_s=$up server_rss_kB before=$R0 connected=$R1 settled=$R2" \

@@ -3,8 +3,11 @@
 #
 # Starts `evcs serve` on 127.0.0.1:18080 over DB (sqlite:PATH or postgres://…; the store should be
 # fresh), provisions the largest station count with scripts/provision-sim.sh, then for each count
-# runs `evcs sim --load` for DURATION and prints its summary line with the server's RSS. Stops
-# the server at the end. EVCS is the binary to use (default: go build ./cmd/evcs to a temp dir).
+# runs `evcs sim --load --mix $MIX` for DURATION (MIX: closed, the default, realistic or idle) and
+# prints its summary line (messages, rate, p50/p90/p99, errors, connected, peak_conns) with the
+# server's RSS. Stations connect at $RATE per second (default 500); past ~25,000 they dial from
+# 127.0.0.2, 127.0.0.3, … Stops the server at the end. EVCS is the binary to use (default: go
+# build ./cmd/evcs to a temp dir).
 #
 #   scripts/load-run.sh sqlite:/tmp/evcs-load/evcs.db ocpp1.6 20s 100 1000
 #   createdb -h 127.0.0.1 -U postgres evcs_bench
@@ -16,6 +19,7 @@ if [ $# -lt 4 ]; then
   exit 2
 fi
 DB=$1; PROTO=$2; DUR=$3; shift 3
+MIX=${MIX:-closed}; RATE=${RATE:-500}
 cd "$(dirname "$0")/.."
 if [ -z "${EVCS:-}" ]; then
   EVCS=$(mktemp -d)/evcs
@@ -25,16 +29,16 @@ ADDR=127.0.0.1:18080
 TOKEN=load-run-admin-token-0123456789
 max=0; for n in "$@"; do [ "$n" -gt "$max" ] && max=$n; done
 
-ulimit -n 65535 2>/dev/null || true
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 "$EVCS" serve --listen "$ADDR" --db "$DB" --admin-token "$TOKEN" --ocpp-rate-limit off --log-level warn --log-format text >/dev/null 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "http://$ADDR/readyz" >/dev/null && break; sleep 0.1; done
 scripts/provision-sim.sh "http://$ADDR" "$TOKEN" "$max" LOAD- LOAD-TAG >/dev/null
 rss() { awk '/VmRSS/ {print $2 " kB"}' /proc/$PID/status; }
-echo "store=${DB%%:*} protocol=$PROTO server_pid=$PID rss_before=$(rss)"
+echo "store=${DB%%:*} protocol=$PROTO mix=$MIX server_pid=$PID rss_before=$(rss)"
 for n in "$@"; do
   line=$("$EVCS" sim --url "ws://$ADDR/ocpp" --stations "$n" --id-prefix LOAD- --tag LOAD-TAG \
-    --protocol "$PROTO" --load --duration "$DUR" --evses 1 --seed 1)
+    --protocol "$PROTO" --load --mix "$MIX" --connect-rate "$RATE" --duration "$DUR" --evses 1 --seed 1)
   echo "$line rss=$(rss)"
 done

@@ -116,6 +116,9 @@ func (c *Conn) close(code websocket.StatusCode, reason string) {
 	}
 	c.callerMu.Unlock()
 	c.cancel()
+	if c.nc != nil {
+		_ = c.nc.SetReadDeadline(time.Now()) // ends an idle wait, which c.ctx does not reach
+	}
 	_ = c.ws.Close(code, reason)
 }
 
@@ -150,8 +153,16 @@ func (c *Conn) step(done func()) {
 	}()
 	if c.nc != nil {
 		// The idle timeout is the socket's read deadline rather than a context per read: no
-		// timer and context are allocated per frame or kept per idle connection.
+		// timer and context are allocated per frame or kept per idle connection. close sets it
+		// to now after cancelling c.ctx, so checking c.ctx after setting it cannot miss a close.
 		_ = c.nc.SetReadDeadline(time.Now().Add(c.s.opts.IdleTimeout))
+		if c.ctx.Err() != nil {
+			return
+		}
+		if err := c.nc.idleWait(); err != nil {
+			c.readEnded(err)
+			return
+		}
 	}
 	typ, rd, err := c.ws.Reader(c.ctx)
 	if err != nil {

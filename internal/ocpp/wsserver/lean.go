@@ -49,8 +49,9 @@ func (w *leanWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		b, _ := brw.Reader.Peek(n)
 		lc.pending = bytes.Clone(b)
 	}
+	lc.br = bufio.NewReaderSize(lc, readBufSize)
 	w.conn = lc
-	return lc, bufio.NewReadWriter(bufio.NewReaderSize(lc, readBufSize), bufio.NewWriterSize(nc, writeBufSize)), nil
+	return lc, bufio.NewReadWriter(lc.br, bufio.NewWriterSize(nc, writeBufSize)), nil
 }
 
 var readPool = sync.Pool{New: func() any { b := make([]byte, readChunk); return &b }}
@@ -64,12 +65,27 @@ type leanConn struct {
 	wait    waiter // nil: no readiness notification (TLS, tests): small reads block on Conn
 	pending []byte // handshake leftovers, read first
 	buf     *[]byte
-	r, w    int // unread bytes are (*buf)[r:w]
+	r, w    int           // unread bytes are (*buf)[r:w]
+	br      *bufio.Reader // the WebSocket library's reader over this connection
 }
 
-// waiter reads into a pooled buffer once the socket is readable (see lean_unix.go).
+// waiter reads into a pooled buffer once the socket is readable, or just waits until it is
+// (see lean_unix.go).
 type waiter interface {
 	readPooled() (*[]byte, int, error)
+	waitReadable() error
+}
+
+// idleWait returns once there is something to read (bytes, end of stream, an error, or the
+// read deadline). It waits in the poller with the shallowest possible stack and holds no
+// buffer, and without entering the WebSocket library, so an idle connection is a goroutine of
+// the minimum size. It returns at once when bytes are already buffered, or when the socket
+// cannot be waited on (TLS).
+func (c *leanConn) idleWait() error {
+	if c.wait == nil || len(c.pending) > 0 || c.buf != nil || c.br == nil || c.br.Buffered() > 0 {
+		return nil
+	}
+	return c.wait.waitReadable()
 }
 
 func newLeanConn(nc net.Conn) *leanConn {

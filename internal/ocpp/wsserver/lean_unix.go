@@ -28,6 +28,32 @@ func newWaiter(nc net.Conn) waiter {
 	return &rawWaiter{nc: nc, rc: rc}
 }
 
+func (w *rawWaiter) waitReadable() error {
+	err := w.rc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		for {
+			// Peek: the bytes stay in the socket for the real read.
+			_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK)
+			if errors.Is(err, syscall.EINTR) {
+				continue
+			}
+			return !errors.Is(err, syscall.EAGAIN) // data, end of stream or an error: read it
+		}
+	})
+	if err != nil {
+		return w.opError(err)
+	}
+	return nil
+}
+
+func (w *rawWaiter) opError(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) { // "raw-read" would confuse a reader of the logs
+		err = op.Err
+	}
+	return &net.OpError{Op: "read", Net: w.nc.LocalAddr().Network(), Source: w.nc.LocalAddr(), Addr: w.nc.RemoteAddr(), Err: err}
+}
+
 func (w *rawWaiter) readPooled() (*[]byte, int, error) {
 	var (
 		b    *[]byte
@@ -56,11 +82,7 @@ func (w *rawWaiter) readPooled() (*[]byte, int, error) {
 		if b != nil {
 			readPool.Put(b)
 		}
-		var op *net.OpError
-		if errors.As(err, &op) { // "raw-read" would confuse a reader of the logs
-			err = op.Err
-		}
-		return nil, 0, &net.OpError{Op: "read", Net: w.nc.LocalAddr().Network(), Source: w.nc.LocalAddr(), Addr: w.nc.RemoteAddr(), Err: err}
+		return nil, 0, w.opError(err)
 	}
 	return b, n, nil
 }
