@@ -502,16 +502,21 @@ func (a *App) settleTx(ctx context.Context, tx store.Tx, accountID, sessionID st
 	if err := lockAccount(ctx, tx, accountID); err != nil {
 		return err
 	}
-	for _, k := range []string{"capture:", "release:"} {
-		if lt, err := byKey(ctx, tx, k+sessionID); err != nil || lt != nil {
-			return err // settled before: nothing moves
-		}
-	}
-	acc, err := getAccount(ctx, tx, "account_id", accountID)
+	// The session's postings so far, in one look-up by reference (hold, capture, release).
+	posted, _, err := tx.Ledger().Transactions(ctx, store.Query{Filter: map[string]string{"ref": sessionID}, Limit: 500})
 	if err != nil {
 		return err
 	}
-	hold, err := byKey(ctx, tx, "hold:"+sessionID)
+	var hold *account.LedgerTx
+	for i := range posted {
+		switch posted[i].IdemKey {
+		case "capture:" + sessionID, "release:" + sessionID:
+			return nil // settled before: nothing moves
+		case "hold:" + sessionID:
+			hold = &posted[i]
+		}
+	}
+	acc, err := getAccount(ctx, tx, "account_id", accountID)
 	if err != nil {
 		return err
 	}

@@ -103,15 +103,35 @@ func (l ledger) addBalances(ctx context.Context, es []account.LedgerEntry) error
 		args = append(args, id, sums[id])
 	}
 	b.WriteString(" ON CONFLICT (account_id) DO UPDATE SET balance = account_balances.balance + excluded.balance")
-	_, err := l.t.q.ExecContext(ctx, l.t.db.rebind(b.String()), args...)
-	return l.t.db.mapErr("update balances", err)
+	if _, err := l.t.q.ExecContext(ctx, l.t.db.rebind(b.String()), args...); err != nil {
+		return l.t.db.mapErr("update balances", err)
+	}
+	for _, id := range order {
+		if bal, ok := l.t.locked[id]; ok {
+			l.t.locked[id] = bal + sums[id]
+		}
+	}
+	return nil
 }
 
 // Lock takes the account's balance row: on PostgreSQL a row lock held until the transaction
 // ends, so a balance read and the posting that depends on it cannot be overtaken.
+// Lock takes the account's balance row and reads the balance in the same statement; the
+// transaction then answers Balance for that account without asking again (the row is its own
+// until the end, and its postings keep the figure current).
 func (l ledger) Lock(ctx context.Context, accountID string) error {
-	_, err := l.t.q.ExecContext(ctx, l.t.db.rebind("INSERT INTO account_balances (account_id, balance) VALUES (?, 0) ON CONFLICT (account_id) DO UPDATE SET balance = account_balances.balance"), accountID)
-	return l.t.db.mapErr("lock account", err)
+	var bal int64
+	err := l.t.q.QueryRowContext(ctx, l.t.db.rebind("INSERT INTO account_balances (account_id, balance) VALUES (?, 0) ON CONFLICT (account_id) DO UPDATE SET balance = account_balances.balance RETURNING balance"), accountID).Scan(&bal)
+	if err != nil {
+		return l.t.db.mapErr("lock account", err)
+	}
+	if !strings.HasPrefix(accountID, SystemPrefix) {
+		if l.t.locked == nil {
+			l.t.locked = make(map[string]int64)
+		}
+		l.t.locked[accountID] = bal
+	}
+	return nil
 }
 
 func (l ledger) ByKey(ctx context.Context, key string) (*account.LedgerTx, error) {

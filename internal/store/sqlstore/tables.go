@@ -90,6 +90,8 @@ type tx struct {
 	wrote     uint32 // cached tables written in this transaction
 	// Columns of the sessions read or written in this transaction (see sessions.go).
 	sessions map[string]sessionCols
+	// Balances of the accounts this transaction locked, kept current by its postings (ledger.go).
+	locked map[string]int64
 }
 
 func bind[T any](t *tx, tb *table[T]) store.Repo[T] { return repo[T]{t: tb, db: t.db, q: t.q} }
@@ -112,6 +114,9 @@ func (t *tx) Audit() store.Repo[audit.Event]          { return bind(t, auditEven
 // Balance reads the account's running balance (kept by every posting; see ledger.go), or for a
 // system account the sum of its entries.
 func (t *tx) Balance(ctx context.Context, accountID string) (int64, error) {
+	if bal, ok := t.locked[accountID]; ok {
+		return bal, nil
+	}
 	var bal int64
 	q := "SELECT balance FROM account_balances WHERE account_id = ?"
 	if strings.HasPrefix(accountID, SystemPrefix) {
