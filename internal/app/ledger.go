@@ -438,15 +438,19 @@ func (a *App) holdTx(ctx context.Context, tx store.Tx, accountID, sessionID stri
 	if err := lockAccount(ctx, tx, accountID); err != nil {
 		return 0, err
 	}
-	if lt, err := byKey(ctx, tx, "hold:"+sessionID); err != nil || lt != nil {
-		if lt != nil {
-			return -entryOf(lt, accountID), nil
+	earlier := func() (int64, error) { // what an earlier call for the session held, if any
+		lt, err := byKey(ctx, tx, "hold:"+sessionID)
+		if lt == nil || err != nil {
+			return 0, err
 		}
-		return 0, err
+		return -entryOf(lt, accountID), nil
 	}
 	acc, err := getAccount(ctx, tx, "account_id", accountID)
-	if err != nil || want == 0 {
+	if err != nil {
 		return 0, err
+	}
+	if want == 0 {
+		return earlier()
 	}
 	bal, err := tx.Balance(ctx, acc.ID)
 	if err != nil {
@@ -454,15 +458,21 @@ func (a *App) holdTx(ctx context.Context, tx store.Tx, accountID, sessionID stri
 	}
 	held := min(want, bal+acc.CreditLimit)
 	if held <= 0 {
-		return 0, nil
+		return earlier()
 	}
 	holds, err := a.SystemAccount(ctx, tx, SysHolds, acc.Currency)
 	if err != nil {
 		return 0, err
 	}
+	// The posting is idempotent on its key: a second call for the session posts nothing and
+	// gets the first hold back, whatever the balance says now.
 	lt := &account.LedgerTx{IdemKey: "hold:" + sessionID, Kind: LedgerHold, Ref: sessionID, Memo: "funds held for the session"}
-	if _, err := a.post(ctx, tx, lt, acc.Currency, leg{acc.ID, -held}, leg{holds, held}); err != nil {
+	stored, err := a.post(ctx, tx, lt, acc.Currency, leg{acc.ID, -held}, leg{holds, held})
+	if err != nil {
 		return 0, err
+	}
+	if stored != lt {
+		return -entryOf(stored, accountID), nil
 	}
 	return held, nil
 }
