@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +21,7 @@ import (
 	"github.com/evcs/evcs/internal/ocpp/ocppj"
 	"github.com/evcs/evcs/internal/ocpp/wsserver"
 	"github.com/evcs/evcs/internal/store"
+	"github.com/evcs/evcs/internal/store/sqlite"
 )
 
 func start(t *testing.T) *csmstest.Harness {
@@ -99,5 +103,76 @@ func TestReplaceAndRepeat(t *testing.T) {
 	b, _ := second.Raw(frame, "same-id")
 	if a["transactionId"] == nil || a["transactionId"] != b["transactionId"] {
 		t.Fatalf("repeated id: %v then %v", a, b)
+	}
+}
+
+// A connection silent for the idle timeout is closed and unregistered; a station that keeps
+// talking is not, however long it stays.
+func TestIdleTimeout(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "evcs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := app.New(db, nil, nil)
+	srv := wsserver.New(a, wsserver.Options{IdleTimeout: 300 * time.Millisecond}, csms16.New(a))
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() { hs.Close(); srv.Close(); a.Close(); db.Close() })
+	now := time.Now().UTC()
+	err = db.InTx(ctx, func(tx store.Tx) error {
+		site := asset.Site{ID: "s", SiteFields: asset.SiteFields{Name: "S", TimeZone: "UTC"}, Status: asset.Active, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Sites().Create(ctx, &site); err != nil {
+			return err
+		}
+		for _, id := range []string{"QUIET", "CHATTY"} {
+			st := asset.Station{ID: id, StationFields: asset.StationFields{SiteID: "s", Kind: asset.KindAC}, Status: asset.Active, CreatedAt: now, UpdatedAt: now}
+			if err := tx.Stations().Create(ctx, &st); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/ocpp/"
+	quiet, _, err := dial(url+"QUIET", []string{"ocpp1.6"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer quiet.CloseNow()
+	chatty, _, err := dial(url+"CHATTY", []string{"ocpp1.6"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chatty.CloseNow()
+	start := time.Now()
+	for i := 0; time.Since(start) < time.Second; i++ {
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := chatty.Write(rctx, websocket.MessageText, ocppj.AppendCall(nil, strconv.Itoa(i), "Heartbeat", []byte(`{}`)))
+		if err == nil {
+			_, _, err = chatty.Read(rctx)
+		}
+		cancel()
+		if err != nil {
+			t.Fatalf("a station sending every 100 ms was cut after %s: %v", time.Since(start), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, _, err := quiet.Read(rctx); err == nil || rctx.Err() != nil {
+		t.Fatalf("silent connection: read %v, want it closed by the server", err)
+	}
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, ok := srv.Conn("QUIET"); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("silent station still registered")
+		}
+	}
+	if _, ok := srv.Conn("CHATTY"); !ok {
+		t.Error("talking station unregistered")
 	}
 }
