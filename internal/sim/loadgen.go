@@ -168,8 +168,7 @@ func (st *loadStation) serve(ctx context.Context) error {
 		var next time.Time
 		if st.await != 0 {
 			next = st.sentAt.Add(cfg.CallTimeout)
-			if !now.Before(next) {
-				st.run.stats.fail()
+			if !now.Before(next) { // counted as an error by runLoad, as a lost connection is
 				return errors.New("sim: " + st.run.action(st.awaitOp) + " got no answer in time")
 			}
 		} else {

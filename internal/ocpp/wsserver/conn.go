@@ -127,7 +127,28 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // run starts the connection's read loop; done runs when it has ended.
 func (c *Conn) run(done func()) {
 	obs.OCPPConnected.WithLabelValues(c.Version().Subprotocol()).Inc()
-	go c.step(done)
+	go c.idle(done)
+}
+
+// idle is where a connection's goroutine waits for the station's next frame. Its frame and
+// idleWait's are all that is on the stack then: small enough for the minimum stack.
+func (c *Conn) idle(done func()) {
+	c.step(done, c.await())
+}
+
+// await waits until a frame can be read. The idle timeout is the socket's read deadline rather
+// than a context per read: no timer and context are allocated per frame or kept per idle
+// connection. close sets it to now after cancelling c.ctx, so checking c.ctx after setting it
+// cannot miss a close.
+func (c *Conn) await() error {
+	if c.nc == nil {
+		return nil
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(c.s.opts.IdleTimeout))
+	if err := c.ctx.Err(); err != nil {
+		return err
+	}
+	return c.nc.idleWait()
 }
 
 // step is one turn of the read loop: wait for a frame, handle it, and hand the loop on to a
@@ -136,7 +157,7 @@ func (c *Conn) run(done func()) {
 // station is idle, until garbage collections shrink it again. A fresh goroutine waits with the
 // few KiB the read path needs, so an idle connection costs one small goroutine and no buffer.
 // Frames are still read and handled one after the other, in order, as before.
-func (c *Conn) step(done func()) {
+func (c *Conn) step(done func(), waitErr error) {
 	next := false
 	defer func() {
 		if r := recover(); r != nil { // a bug in a handler closes this connection, not the process
@@ -144,25 +165,18 @@ func (c *Conn) step(done func()) {
 			c.log.ErrorContext(c.ctx, "panic while handling a frame: connection closed", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 		if next {
-			go c.step(done)
+			go c.idle(done)
 			return
 		}
 		c.close(websocket.StatusNormalClosure, "")
 		obs.OCPPConnected.WithLabelValues(c.Version().Subprotocol()).Dec()
 		done()
 	}()
-	if c.nc != nil {
-		// The idle timeout is the socket's read deadline rather than a context per read: no
-		// timer and context are allocated per frame or kept per idle connection. close sets it
-		// to now after cancelling c.ctx, so checking c.ctx after setting it cannot miss a close.
-		_ = c.nc.SetReadDeadline(time.Now().Add(c.s.opts.IdleTimeout))
-		if c.ctx.Err() != nil {
-			return
+	if waitErr != nil {
+		if c.ctx.Err() == nil {
+			c.readEnded(waitErr)
 		}
-		if err := c.nc.idleWait(); err != nil {
-			c.readEnded(err)
-			return
-		}
+		return
 	}
 	typ, rd, err := c.ws.Reader(c.ctx)
 	if err != nil {
