@@ -322,6 +322,15 @@ func (m *LoadManager) loop(ctx context.Context, events <-chan Event) {
 			slices.Sort(sites)
 			clear(pending)
 			for _, s := range sites {
+				// A site with no limit is shown, not managed: its allocation is computed when
+				// asked (Site), not at every event (with a thousand sessions on a site that
+				// re-read them all several times a second).
+				if t, err := m.topology(ctx, s); err == nil && !t.limited {
+					m.mu.Lock()
+					delete(m.snaps, s)
+					m.mu.Unlock()
+					continue
+				}
 				if _, err := m.run(ctx, s, false); err != nil && ctx.Err() == nil {
 					m.a.Log.Warn("load: re-allocation failed", "site", s, "err", err)
 				}
