@@ -276,8 +276,8 @@ func seedScale(ctx context.Context, s *sqlstore.DB, z seedSize, bar *progress, o
 			rows  *[][]any
 		}{
 			{"sessions", append(meta, "data", "station_id", "evse_no", "tx_ref", "account_id", "id_token", "kind", "energy_wh", "exported_wh", "start_key",
-				"vehicle_id", "tariff_id", "currency", "cost_minor", "stopped_at"), &ses},
-			{"cdrs", append(meta, "data", "session_id", "account_id", "station_id", "tariff_id", "currency", "total_minor"), &cdrRows},
+				"vehicle_id", "tariff_id", "currency", "cost_milli", "stopped_at"), &ses},
+			{"cdrs", append(meta, "data", "session_id", "account_id", "station_id", "tariff_id", "currency", "total_milli"), &cdrRows},
 			{"status_changes", []string{"station_id", "evse_no", "connector_no", "status", "at"}, &stat},
 			{"meter_readings", []string{"session_id", "station_id", "evse_no", "at", "measurand", "context", "unit", "value_milli"}, &reads},
 			{"report_sessions", strings.Split(sqlstore.SessionFactColumns, ", "), &facts},
@@ -315,12 +315,12 @@ func seedScale(ctx context.Context, s *sqlstore.DB, z seedSize, bar *progress, o
 		ms := wh
 		s.MeterStop = &ms
 		ses = append(ses, []any{s.ID, s.Status, us(start), us(stop), doc(s), s.StationID, s.EVSENo, s.TxRef, acc, s.IdToken, s.Kind, wh, 0, "",
-			"", tar.ID, "EUR", incl, us(stop)})
+			"", tar.ID, "EUR", incl * 10, us(stop)}) // amounts in thousandths of a euro
 		cdr := fmt.Sprintf(`{"id":%q,"session_id":%q,"currency":"EUR","start_date_time":%q,"end_date_time":%q,"total_energy":%.3f,"total_cost":{"excl_vat":%d.%02d,"incl_vat":%d.%02d}}`,
 			s.CDRID, s.ID, start.Format(time.RFC3339), stop.Format(time.RFC3339), float64(wh)/1000, excl/100, excl%100, incl/100, incl%100)
 		rec := map[string]any{"id": s.CDRID, "session_id": s.ID, "account_id": acc, "station_id": s.StationID, "tariff_id": tar.ID, "tariff_version": tar.Version,
 			"currency": "EUR", "total_minor": incl, "energy_wh": wh, "created_at": stop, "cdr": json.RawMessage(cdr)}
-		cdrRows = append(cdrRows, []any{s.CDRID, "", us(stop), us(stop), doc(rec), s.ID, acc, s.StationID, tar.ID, "EUR", incl})
+		cdrRows = append(cdrRows, []any{s.CDRID, "", us(stop), us(stop), doc(rec), s.ID, acc, s.StationID, tar.ID, "EUR", incl * 10})
 		stat = append(stat, []any{s.StationID, e + 1, 1, "Charging", us(start)}, []any{s.StationID, e + 1, 1, "Available", us(stop)})
 		if rng.IntN(400) == 0 { // now and then a fault of up to a few hours after the session
 			f := stop.Add(10 * time.Minute)

@@ -159,8 +159,14 @@ func (d listDoc) document(o *huma.Operation) {
 	if d.desc {
 		sortDoc = "order of the items: a field, or -field for descending; ties are broken by id. Default: newest first (-id)"
 	}
-	if len(d.times) > 0 {
+	switch {
+	case len(d.times) > 0 && d.amount != "":
+		sortDoc += ", or by the time field when from or to is given, else by the amount when min_amount or max_amount is"
+	case len(d.times) > 0:
 		sortDoc += ", or by the time field when from or to is given"
+	}
+	if d.amount != "" {
+		sortDoc += ". Amounts in different currencies sort by their decimal value (no exchange rates)"
 	}
 	str("sort", sortDoc+". A cursor only continues the sort it was made with.", enum...)
 	if o.Description != "" {

@@ -46,8 +46,8 @@ type Query struct {
 
 	// From (inclusive) and To (exclusive) bound the list's time field: TimeField, or when empty
 	// the repository's natural one (a session's start, a ledger entry's or alarm's creation…).
-	// Zero: unbounded. With a range and no Sort, the list is ordered by that time field, so
-	// the range is read from an index instead of by id.
+	// Zero: unbounded. With a time range (else an amount range) and no Sort, the list is ordered
+	// by that field, so the range is read from an index instead of by id.
 	From, To  time.Time
 	TimeField string
 	// MinAmount and MaxAmount bound the repository's amount (a session's cost, a top-up's or

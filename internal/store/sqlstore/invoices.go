@@ -10,9 +10,9 @@ import (
 
 var (
 	invoiceTable = &table[billing.Invoice]{name: "invoices", entity: "invoice",
-		cols: []string{"account_id", "period", "kind", "series", "number", "currency", "total_minor"},
+		cols: []string{"account_id", "period", "kind", "series", "number", "currency", "total_milli"},
 		vals: func(v *billing.Invoice) []any {
-			return []any{v.AccountID, v.Period, v.Kind, v.Series, v.Number, v.Currency, v.TotalMinor}
+			return []any{v.AccountID, v.Period, v.Kind, v.Series, v.Number, v.Currency, milli(v.TotalMinor, v.Currency)}
 		},
 		meta: func(v *billing.Invoice) meta { return meta{&v.ID, &v.Status, &v.IssuedAt, &v.IssuedAt} }}
 	settlementTable = &table[billing.Settlement]{name: "settlements", entity: "settlement",

@@ -12,10 +12,10 @@ import (
 var (
 	sessions = &table[charging.Session]{name: "sessions", entity: "session",
 		cols: []string{"station_id", "evse_no", "tx_ref", "account_id", "id_token", "kind", "energy_wh", "exported_wh", "start_key",
-			"vehicle_id", "tariff_id", "currency", "cost_minor", "stopped_at"},
+			"vehicle_id", "tariff_id", "currency", "cost_milli", "stopped_at"},
 		vals: func(v *charging.Session) []any {
 			return []any{v.StationID, v.EVSENo, v.TxRef, v.AccountID, v.IdToken, v.Kind, v.EnergyWh, v.ExportedWh, v.StartKey,
-				v.VehicleID, v.TariffID, v.Currency, minorOrUnset(v.CostMinor), microsOrZero(v.StoppedAt)}
+				v.VehicleID, v.TariffID, v.Currency, milliOrUnset(v.CostMinor, v.Currency), microsOrZero(v.StoppedAt)}
 		},
 		meta: func(v *charging.Session) meta { return meta{&v.ID, &v.Status, &v.StartedAt, &v.UpdatedAt} }}
 	stationEvents = &table[charging.StationEvent]{name: "station_events", entity: "station event",

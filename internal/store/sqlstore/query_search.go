@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"slices"
@@ -13,10 +14,10 @@ import (
 )
 
 // Search finds purchasers, id tokens, vehicles and stations containing the text in their
-// searched fields, case-insensitively. It is a LIKE over LOWER(column), the same on both
-// engines; a page is cut after PerType hits in the order of the type's name index, so a common
-// text stops early and only a text that matches little reads the whole table (see
-// query_bench_test.go for what that costs at 100,000 purchasers).
+// searched fields, case-insensitively (see likeCI). Each type's table is read in storage order
+// and cut after PerType hits, which are then sorted: a common text stops early, and a text that
+// matches little reads the table once, without the random reads an index order costs (at
+// 100,000 purchasers see cmd/evcs/query_bench_test.go).
 func (t *tx) Search(ctx context.Context, q store.SearchQuery) (*store.SearchResult, error) {
 	text := strings.TrimSpace(q.Text)
 	if text == "" {
@@ -34,23 +35,26 @@ func (t *tx) Search(ctx context.Context, q store.SearchQuery) (*store.SearchResu
 		}
 	}
 	pat := likePattern(text)
-	like := func(col string) string { return "LOWER(" + col + ") LIKE ? ESCAPE '\\'" }
+	like := t.db.likeCI
 	out := &store.SearchResult{Purchasers: []account.User{}, IdTokens: []account.IdToken{}, Vehicles: []account.Vehicle{}, Stations: []store.StationHit{}}
 	var err error
 	if want(store.SearchPurchasers) {
-		out.Purchasers, err = searchTable(ctx, t, users, "role = ? AND ("+like("name")+" OR "+like("email")+")", "name, id",
-			[]any{account.RolePurchaser, pat, pat}, n)
+		out.Purchasers, err = searchTable(ctx, t, users, "role = ? AND ("+like("name")+" OR "+like("email")+")",
+			[]any{account.RolePurchaser, pat, pat}, n, func(a, b account.User) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
 		if err != nil {
 			return nil, err
 		}
 	}
 	if want(store.SearchIdTokens) {
-		if out.IdTokens, err = searchTable(ctx, t, idTokens, like("uid"), "uid", []any{pat}, n); err != nil {
+		out.IdTokens, err = searchTable(ctx, t, idTokens, like("uid"), []any{pat}, n, func(a, b account.IdToken) int { return cmp.Compare(a.UID, b.UID) })
+		if err != nil {
 			return nil, err
 		}
 	}
 	if want(store.SearchVehicles) {
-		if out.Vehicles, err = searchTable(ctx, t, vehicles, "("+like("plate")+" OR "+like("vin")+")", "plate, id", []any{pat, pat}, n); err != nil {
+		out.Vehicles, err = searchTable(ctx, t, vehicles, "("+like("plate")+" OR "+like("vin")+")", []any{pat, pat}, n,
+			func(a, b account.Vehicle) int { return cmp.Or(cmp.Compare(a.Plate, b.Plate), cmp.Compare(a.ID, b.ID)) })
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -62,10 +66,10 @@ func (t *tx) Search(ctx context.Context, q store.SearchQuery) (*store.SearchResu
 	return out, nil
 }
 
-// searchTable reads up to n rows of a table matching cond, in order.
-func searchTable[T any](ctx context.Context, t *tx, tb *table[T], cond, order string, args []any, n int) ([]T, error) {
+// searchTable reads up to n rows of a table matching cond, sorted by order.
+func searchTable[T any](ctx context.Context, t *tx, tb *table[T], cond string, args []any, n int, order func(a, b T) int) ([]T, error) {
 	r := repo[T]{t: tb, db: t.db, q: t.q}
-	rows, err := t.q.QueryContext(ctx, t.db.rebind("SELECT data FROM "+tb.name+" WHERE "+cond+" ORDER BY "+order+" LIMIT ?"), append(args, n)...)
+	rows, err := t.q.QueryContext(ctx, t.db.rebind("SELECT data FROM "+tb.name+" WHERE "+cond+" LIMIT ?"), append(args, n)...)
 	if err != nil {
 		return nil, t.db.mapErr("search "+tb.name, err)
 	}
@@ -82,6 +86,7 @@ func searchTable[T any](ctx context.Context, t *tx, tb *table[T], cond, order st
 		}
 		out = append(out, *v)
 	}
+	slices.SortFunc(out, order)
 	return out, t.db.mapErr("search "+tb.name, rows.Err())
 }
 
@@ -92,7 +97,7 @@ func (t *tx) searchStations(ctx context.Context, pat string, n int) ([]store.Sta
 	var args []any
 	for _, c := range []string{"s.id", "COALESCE(json(s.data) ->> 'name', '')", "COALESCE(json(s.data) ->> 'vendor', '')",
 		"COALESCE(json(s.data) ->> 'model', '')", "COALESCE(si.name, '')"} {
-		conds = append(conds, "LOWER("+c+") LIKE ? ESCAPE '\\'")
+		conds = append(conds, t.db.likeCI(c))
 		args = append(args, pat)
 	}
 	q := "SELECT s.data, COALESCE(si.name, '') FROM stations s LEFT JOIN sites si ON si.id = s.site_id WHERE " +

@@ -24,29 +24,30 @@ var listSpecs = map[string]*listSpec{
 
 	"sessions": {
 		times: []field{{name: "started_at", col: "created_at"}, {name: "stopped_at", col: "stopped_at"}},
-		sorts: []field{{name: "started_at", col: "created_at"}, {name: "stopped_at", col: "stopped_at"}, {name: "cost", col: "cost_minor"}},
-		// cost_minor is -1 until the session is rated.
-		amount: &amountCols{col: "cost_minor", currency: "currency", valid: "cost_minor >= 0"},
+		sorts: []field{{name: "started_at", col: "created_at"}, {name: "stopped_at", col: "stopped_at"}, {name: "cost", col: "cost_milli"}},
+		// cost_milli is -1 until the session is rated.
+		amount: &amountCols{col: "cost_milli", milli: true, unset: true},
 		virtual: map[string]string{
 			"site_id": "station_id IN (SELECT id FROM stations WHERE site_id = ?)",
 			"evse_id": "(station_id, evse_no) IN (SELECT station_id, evse_no FROM evses WHERE id = ?)",
 			"user_id": "account_id IN (SELECT id FROM accounts WHERE user_id = ?)",
 		},
-		internal: []string{"cost_minor", "stopped_at"},
+		internal: []string{"cost_milli", "stopped_at"},
+		sparse:   map[string]string{"vehicle_id": "", "kind": "charge"},
 	},
 	"station_events": {times: []field{{name: "at", col: "created_at"}}, sorts: []field{{name: "at", col: "created_at"}}},
 	"commands":       {times: []field{createdAt}, sorts: []field{createdAt}},
 	"cdrs": {
 		times:    []field{createdAt},
-		sorts:    []field{createdAt, {name: "total", col: "total_minor"}},
-		amount:   &amountCols{col: "total_minor", currency: "currency"},
-		internal: []string{"total_minor"},
+		sorts:    []field{createdAt, {name: "total", col: "total_milli"}},
+		amount:   &amountCols{col: "total_milli", milli: true},
+		internal: []string{"total_milli"},
 	},
 	"invoices": {
 		times:    []field{{name: "issued_at", col: "created_at"}},
-		sorts:    []field{{name: "issued_at", col: "created_at"}, {name: "number", col: "number", text: true}, {name: "total", col: "total_minor"}},
-		amount:   &amountCols{col: "total_minor", currency: "currency"},
-		internal: []string{"total_minor"},
+		sorts:    []field{{name: "issued_at", col: "created_at"}, {name: "number", col: "number", text: true}, {name: "total", col: "total_milli"}},
+		amount:   &amountCols{col: "total_milli", milli: true},
+		internal: []string{"total_milli"},
 	},
 	"settlements": {times: []field{createdAt}, sorts: []field{createdAt}},
 	"alarms": {
@@ -55,10 +56,10 @@ var listSpecs = map[string]*listSpec{
 	},
 	"swap_orders": {
 		times: []field{createdAt, updatedAt},
-		sorts: []field{createdAt, updatedAt, {name: "total", col: "total_minor"}},
-		// total_minor is -1 until the swap is charged.
-		amount:   &amountCols{col: "total_minor", currency: "currency", valid: "total_minor >= 0"},
-		internal: []string{"total_minor"},
+		sorts: []field{createdAt, updatedAt, {name: "total", col: "total_milli"}},
+		// total_milli is -1 until the swap is charged.
+		amount:   &amountCols{col: "total_milli", milli: true, unset: true},
+		internal: []string{"total_milli"},
 	},
 	"battery_events": {times: []field{{name: "at", col: "created_at"}}, sorts: []field{{name: "at", col: "created_at"}}},
 }

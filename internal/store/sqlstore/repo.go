@@ -185,11 +185,14 @@ func (r repo[T]) List(ctx context.Context, q store.Query) ([]T, string, error) {
 			where = append(where, k+" = ?")
 		}
 		args = append(args, q.Filter[k])
+		if common, ok := sp.sparse[k]; ok && q.Filter[k] != common {
+			where = append(where, k+" <> '"+common+"'")
+		}
 	}
 	if q.Search != "" && len(r.t.search) > 0 {
 		var ors []string
 		for _, c := range r.t.search {
-			ors = append(ors, "LOWER("+c+") LIKE ? ESCAPE '\\'")
+			ors = append(ors, r.db.likeCI(c))
 			args = append(args, likePattern(q.Search))
 		}
 		where = append(where, "("+strings.Join(ors, " OR ")+")")

@@ -11,9 +11,9 @@ import (
 
 var (
 	swapOrderTable = &table[swap.Order]{name: "swap_orders", entity: "swap order",
-		cols: []string{"station_id", "request_id", "account_id", "vehicle_id", "battery_type", "currency", "total_minor"},
+		cols: []string{"station_id", "request_id", "account_id", "vehicle_id", "battery_type", "currency", "total_milli"},
 		vals: func(v *swap.Order) []any {
-			return []any{v.StationID, strconv.Itoa(v.RequestID), v.AccountID, v.VehicleID, v.BatteryType, v.Currency, minorOrUnset(v.TotalMinor)}
+			return []any{v.StationID, strconv.Itoa(v.RequestID), v.AccountID, v.VehicleID, v.BatteryType, v.Currency, milliOrUnset(v.TotalMinor, v.Currency)}
 		},
 		meta: func(v *swap.Order) meta { return meta{&v.ID, &v.Status, &v.CreatedAt, &v.UpdatedAt} }}
 	batteryEventTable = &table[swap.BatteryEvent]{name: "battery_events", entity: "battery event",
