@@ -156,7 +156,11 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(stor
 		q = cachedTx{tx: sqlTx, c: c}
 	}
 	txCount.Add(1)
-	return fn(&tx{db: db, q: counted{q}})
+	t := &tx{db: db, q: counted{q}}
+	if err := fn(t); err != nil {
+		return err
+	}
+	return t.flush(ctx)
 }
 
 func (db *DB) stmtsOf(pool *sql.DB) *stmtCache {

@@ -28,9 +28,9 @@ func SessionFactArgs(f *store.SessionFact) []any {
 const SessionFactColumns = sessionFactCols
 
 // AddSessions inserts facts (skipping sessions recorded before) and adds those inserted to the
-// rollups (see rollup.go).
+// rollups (see rollup.go). The rollup rows are written when the transaction commits (tx.flush).
 func (r reports) AddSessions(ctx context.Context, fs []store.SessionFact) (int, error) {
-	roll := NewRollup()
+	roll := r.t.rollup()
 	added := 0
 	for len(fs) > 0 {
 		n := min(len(fs), 500)
@@ -72,14 +72,13 @@ func (r reports) AddSessions(ctx context.Context, fs []store.SessionFact) (int, 
 		}
 		fs = fs[n:]
 	}
-	return added, r.t.db.mapErr("add report rollups", roll.upsert(ctx, r.t))
+	return added, nil
 }
 
-// AddTopUp adds a posted top-up to the top-up rollups.
+// AddTopUp adds a posted top-up to the top-up rollups (written when the transaction commits).
 func (r reports) AddTopUp(ctx context.Context, f store.TopUpFact) error {
-	roll := NewRollup()
-	roll.AddTopUp(f)
-	return r.t.db.mapErr("add top-up rollups", roll.upsert(ctx, r.t))
+	r.t.rollup().AddTopUp(f)
+	return nil
 }
 
 // keyExpr is the SQL of a period key over a column of UTC hour buckets (see

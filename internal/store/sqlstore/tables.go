@@ -92,6 +92,30 @@ type tx struct {
 	sessions map[string]sessionCols
 	// Balances of the accounts this transaction locked, kept current by its postings (ledger.go).
 	locked map[string]int64
+	// roll sums the report rollups of everything this transaction ended; flush writes it.
+	roll *Rollup
+}
+
+// rollup is the transaction's pending rollup.
+func (t *tx) rollup() *Rollup {
+	if t.roll == nil {
+		t.roll = NewRollup()
+	}
+	return t.roll
+}
+
+// flush writes what the transaction deferred to its end: the report rollups, once for the
+// whole transaction (a batch of many sessions) with every table's rows in key order. Rollup
+// rows are shared by every writer (a site's hour, a day), so all transactions taking them last
+// and in one order keeps PostgreSQL's concurrent batches from deadlocking on them, as they did
+// when each session upserted its own rows mid-transaction.
+func (t *tx) flush(ctx context.Context) error {
+	if t.roll == nil {
+		return nil
+	}
+	roll := t.roll
+	t.roll = nil
+	return t.db.mapErr("add report rollups", roll.upsert(ctx, t))
 }
 
 func bind[T any](t *tx, tb *table[T]) store.Repo[T] { return repo[T]{t: tb, db: t.db, q: t.q} }
