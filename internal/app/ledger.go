@@ -250,8 +250,13 @@ type topUpExtra struct {
 
 func topUpOf(lt *account.LedgerTx, accountID string) (*TopUp, error) {
 	var x topUpExtra
-	if err := json.Unmarshal(lt.Extra, &x); err != nil {
-		return nil, errs.Wrap("decode top-up", err)
+	if len(lt.Extra) > 0 { // a posting made outside TopUp (a bulk load, `evcs seed`) has none
+		if err := json.Unmarshal(lt.Extra, &x); err != nil {
+			return nil, errs.Wrap("decode top-up", err)
+		}
+	}
+	if x.TopUpID == "" {
+		x.TopUpID = lt.Ref
 	}
 	cur := ""
 	if len(lt.Entries) > 0 {
