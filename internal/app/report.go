@@ -2,10 +2,12 @@ package app
 
 // Reports. Every figure comes from summaries kept up to date in the transaction that ends a
 // session (ReportsOnSessionEnd) or posts a top-up (ReportTopUp), or from small indexed reads of
-// operational tables. The summaries are rollups per UTC hour and per UTC day, for everything,
-// per site and per station (sqlstore/migrations/00014_report_rollups.sql): a report reads whole
-// days that lie in one of its periods from day rows and the rest from hour rows
-// (report.Periods.Plan), so a year is a few hundred rows per site, in any time zone.
+// operational tables. The summaries are rollups per UTC hour, day and calendar month, for
+// everything, per site and per station (sqlstore/migrations/00014_report_rollups.sql). A report
+// reads months and days that lie in one of its periods whole, and a block that lies mostly in
+// one period whole too, taking back the few rows of its other hours and counting them in their
+// own periods (report.Periods.Plan): a year without periods is about twenty rows per site, a
+// local day in Amsterdam three, in any time zone, with DST.
 //
 //   - energy, sessions, revenue: one rated fact per ended session, attributed to the hour the
 //     session started, summed into report_session_sums (purchaser and vehicle reports read the
@@ -18,7 +20,8 @@ package app
 //     range, over hours × connectors; a station-wide report (connector 0) counts for every
 //     connector. Offline time is not in the status history yet, so it is not subtracted.
 //   - peak-load: per site, the highest hourly energy (= average power in that hour) from
-//     report_occupancy; a day row keeps its highest hour.
+//     report_occupancy; day and month rows keep their highest hour (maxima are not taken back:
+//     they read a tiling of whole rows).
 //   - topups: report_topup_sums, the ledger's top-up postings into purchaser accounts.
 //   - swaps: completed swap orders; battery-soh: SoH readings in battery history.
 //

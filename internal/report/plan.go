@@ -1,75 +1,219 @@
 package report
 
-// Plan says which summary rows answer a range: whole UTC days that lie in one period are read
-// from day rows, every other hour from hour rows. A day row stands for 24 hour buckets that all
-// map to one period key, so summing day rows gives the same figures as summing their hours.
-type Plan struct {
-	// DayFrom, DayTo bound the UTC days (Unix µs of midnight) read from day rows; Skip lists the
-	// days between them that are read from hour rows instead. DayTo == DayFrom: none.
-	DayFrom, DayTo int64
-	Skip           []int64
-	// Hours are runs [from, to) of hour buckets read from hour rows, in order, not overlapping.
-	Hours [][2]int64
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// Grains of the summary rows a plan reads: UTC hours, UTC days and UTC calendar months.
+const (
+	GrainHour  = 0
+	GrainDay   = 1
+	GrainMonth = 2
+)
+
+// Part is a run of summary rows a plan reads: rows of one grain with buckets in [From, To),
+// counted with Sign (+1, or -1 to take back what a bigger row counted for the wrong period).
+// KeyAt is the bucket whose period the rows count in; -1: each row's own bucket.
+type Part struct {
+	Grain    int
+	From, To int64
+	Sign     int64
+	KeyAt    int64
 }
 
-// maxRuns bounds the hour runs of a plan (each is a range scan); more and the plan reads every
-// hour of the range instead.
-const maxRuns = 200
+// maxParts bounds the parts of a plan (each is an index range scan in one UNION ALL); a plan
+// with more is replaced by a plainer one.
+const maxParts = 300
 
-// order is the sort order of a bucket's period: equal for buckets in one period.
-func (ps *Periods) order(bucket int64) int64 {
-	if ps.Period == "" {
-		return 0
+// Plan says which summary rows answer the periods' range. A month or day row stands for all
+// its hours; when they all fall in one period it is read as is (tiling). With subtract, a row
+// whose hours fall mostly in one period may be read for that period, with the rows of its
+// odd days or hours taken back and read for their own periods, when that reads fewer rows: a
+// local day in Amsterdam is then one UTC day row and two hour rows, not 24 hour rows. Only
+// sums may subtract; maxima (peak load) need a tiling.
+func (ps *Periods) Plan(subtract bool) []Part {
+	from, to := ps.r.From.UnixMicro(), ps.r.To.UnixMicro()
+	if ps.Period == Hour {
+		return []Part{{GrainHour, from, to, 1, -1}}
 	}
-	_, o := ps.BucketLabel(bucket)
+	pl := planner{ps: ps, from: from, to: to, orders: map[int64]int64{}, memo: map[block][]Part{}}
+	if subtract {
+		if parts := pl.plan(true); len(parts) <= maxParts {
+			return parts
+		}
+	}
+	if parts := pl.plan(false); len(parts) <= maxParts {
+		return parts
+	}
+	return []Part{{GrainHour, from, to, 1, -1}}
+}
+
+type planner struct {
+	ps       *Periods
+	from, to int64
+	orders   map[int64]int64
+	memo     map[block][]Part
+}
+
+// none marks an hour outside the range.
+const none = int64(-1 << 62)
+
+func (pl *planner) order(h int64) int64 {
+	if h < pl.from || h >= pl.to {
+		return none
+	}
+	o, ok := pl.orders[h]
+	if !ok {
+		o = pl.ps.order(h)
+		pl.orders[h] = o
+	}
 	return o
 }
 
-// Plan splits the periods' range into day rows and hour runs. Hourly periods read hours only.
-func (ps *Periods) Plan() Plan {
-	from, to := ps.r.From.UnixMicro(), ps.r.To.UnixMicro()
-	var p Plan
-	if ps.Period == Hour {
-		p.Hours = [][2]int64{{from, to}}
+type block struct {
+	grain    int
+	from, to int64
+}
+
+func (b block) children() []block {
+	var out []block
+	step := hourUs
+	g := GrainHour
+	if b.grain == GrainMonth {
+		step, g = dayUs, GrainDay
+	}
+	for c := b.from; c < b.to; c += step {
+		out = append(out, block{g, c, c + step})
+	}
+	return out
+}
+
+// period returns the order of the block's hours when they all share one, and whether they do.
+func (pl *planner) period(b block) (int64, bool) {
+	o := pl.order(b.from)
+	for h := b.from + hourUs; h < b.to; h += hourUs {
+		if pl.order(h) != o {
+			return 0, false
+		}
+	}
+	return o, o != none
+}
+
+// best returns the cheapest parts (fewest rows) that count the block's in-range hours each
+// in its own period.
+func (pl *planner) best(b block, subtract bool) []Part {
+	if b.grain != GrainDay {
+		return pl.best1(b, subtract)
+	}
+	if p, ok := pl.memo[b]; ok {
 		return p
 	}
-	addHours := func(a, b int64) {
-		if a >= b {
-			return
-		}
-		if n := len(p.Hours); n > 0 && p.Hours[n-1][1] == a {
-			p.Hours[n-1][1] = b
-			return
-		}
-		p.Hours = append(p.Hours, [2]int64{a, b})
-	}
-	var full []bool
-	var days []int64
-	for d := floorDiv(from, dayUs) * dayUs; d < to; d += dayUs {
-		days = append(days, d)
-		f := d >= from && d+dayUs <= to && ps.order(d) == ps.order(d+dayUs-hourUs)
-		full = append(full, f)
-		if !f {
-			addHours(max(d, from), min(d+dayUs, to))
-		}
-	}
-	first, last := -1, -1
-	for i, f := range full {
-		if f {
-			if first < 0 {
-				first = i
-			}
-			last = i
-		}
-	}
-	if first < 0 || len(p.Hours) > maxRuns {
-		return Plan{Hours: [][2]int64{{from, to}}}
-	}
-	p.DayFrom, p.DayTo = days[first], days[last]+dayUs
-	for i := first; i <= last; i++ {
-		if !full[i] {
-			p.Skip = append(p.Skip, days[i])
-		}
-	}
+	p := pl.best1(b, subtract)
+	pl.memo[b] = p
 	return p
+}
+
+func (pl *planner) best1(b block, subtract bool) []Part {
+	if o, ok := pl.period(b); ok || b.grain == GrainHour {
+		if !ok && o == none {
+			return nil
+		}
+		return []Part{{b.grain, b.from, b.to, 1, -1}}
+	}
+	var tile []Part
+	for _, c := range b.children() {
+		tile = append(tile, pl.best(c, subtract)...)
+	}
+	if !subtract || len(tile) <= 2 {
+		return tile
+	}
+	// The period most of the block's hours fall in, and its first hour.
+	count := map[int64]int{}
+	first := map[int64]int64{}
+	for h := b.from; h < b.to; h += hourUs {
+		o := pl.order(h)
+		if o == none {
+			continue
+		}
+		if count[o] == 0 {
+			first[o] = h
+		}
+		count[o]++
+	}
+	var major int64
+	n := 0
+	for o, c := range count {
+		if c > n || c == n && first[o] < first[major] {
+			major, n = o, c
+		}
+	}
+	sub := []Part{{b.grain, b.from, b.to, 1, first[major]}}
+	for _, c := range b.children() {
+		if o, ok := pl.period(c); ok && o == major {
+			continue
+		}
+		sub = append(sub, Part{c.grain, c.from, c.to, -1, first[major]})
+		sub = append(sub, pl.best(c, subtract)...)
+		if len(sub) >= len(tile) {
+			return tile
+		}
+	}
+	return sub
+}
+
+// plan covers the range with months, then merges adjacent parts of one kind into runs.
+func (pl *planner) plan(subtract bool) []Part {
+	clear(pl.memo)
+	var parts []Part
+	for m := monthStart(pl.from); m < pl.to; m = nextMonth(m) {
+		parts = append(parts, pl.best(block{GrainMonth, m, nextMonth(m)}, subtract)...)
+	}
+	slices.SortFunc(parts, func(a, b Part) int {
+		return cmp.Or(cmp.Compare(a.Grain, b.Grain), cmp.Compare(a.Sign, b.Sign), cmp.Compare(a.KeyAt, b.KeyAt), cmp.Compare(a.From, b.From))
+	})
+	var out []Part
+	for _, p := range parts {
+		if n := len(out); n > 0 {
+			q := &out[n-1]
+			if q.Grain == p.Grain && q.Sign == p.Sign && q.KeyAt == p.KeyAt && q.To == p.From {
+				q.To = p.To
+				continue
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// monthStart is the UTC calendar month of a bucket (Unix µs), as a bucket.
+func monthStart(b int64) int64 {
+	t := time.UnixMicro(b).UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+}
+
+func nextMonth(m int64) int64 {
+	t := time.UnixMicro(m).UTC()
+	return time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+}
+
+// MonthStart is the UTC calendar month a bucket falls in (the month rows' bucket).
+func MonthStart(b int64) int64 { return monthStart(b) }
+
+// order is the sort order of a bucket's period: equal for buckets in one period.
+func (ps *Periods) order(bucket int64) int64 {
+	switch ps.Period {
+	case "":
+		return 0
+	case Hour:
+		return bucket
+	case Day:
+		return ps.Key(bucket)
+	case Week: // as Label orders: the Monday
+		k := ps.Key(bucket)
+		return k - int64((int(civil(k).Weekday())+6)%7)
+	}
+	d := civil(ps.Key(bucket))
+	return int64(d.Year())*12 + int64(d.Month())
 }

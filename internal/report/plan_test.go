@@ -6,14 +6,15 @@ import (
 	"time"
 )
 
-// TestPlanCoversEveryHourOnce: for ranges in zones with DST and odd offsets, every hour of the
-// range is read exactly once (from a day row or an hour run), and every day row lies in one
-// period, so day rows sum to what their hours would.
-func TestPlanCoversEveryHourOnce(t *testing.T) {
+// TestPlanCountsEveryHourOnce: for ranges in zones with DST and odd offsets, and every
+// grouping, the rows a plan reads (month, day and hour rows, some taken back) count every hour
+// of the range exactly once, in its own period, and nothing outside the range; a row counted
+// in its own bucket's period lies in one period. A tiling (no subtraction) takes nothing back.
+func TestPlanCountsEveryHourOnce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	zones := []string{"UTC", "Europe/Amsterdam", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "Pacific/Chatham"}
 	base := time.Date(2025, 12, 20, 0, 0, 0, 0, time.UTC)
-	for i := range 300 {
+	for i := range 400 {
 		tz := zones[i%len(zones)]
 		period := []string{"", Day, Week, Month, Hour}[rng.IntN(5)]
 		from := base.Add(time.Duration(rng.IntN(400*24)) * time.Hour)
@@ -32,44 +33,84 @@ func TestPlanCoversEveryHourOnce(t *testing.T) {
 			continue
 		}
 		ps := r.Periods(period)
-		p := ps.Plan()
-		seen := map[int64]int{}
-		skip := map[int64]bool{}
-		for _, d := range p.Skip {
-			skip[d] = true
-		}
-		for d := p.DayFrom; d < p.DayTo; d += dayUs {
-			if skip[d] {
-				continue
+		for _, subtract := range []bool{true, false} {
+			parts := ps.Plan(subtract)
+			if len(parts) > maxParts {
+				t.Fatalf("%d parts", len(parts))
 			}
-			_, o := ps.BucketLabel(d)
-			for h := d; h < d+dayUs; h += hourUs {
-				seen[h]++
-				if _, oh := ps.BucketLabel(h); period != "" && oh != o {
-					t.Fatalf("%s %s %v..%v: day %v spans two periods", tz, period, r.From, r.To, time.UnixMicro(d).UTC())
+			type hp struct{ hour, period int64 }
+			got := map[hp]int64{}
+			for _, p := range parts {
+				if !subtract && p.Sign != 1 {
+					t.Fatalf("a tiling takes back: %+v", p)
+				}
+				for b := p.From; b < p.To; b = next(p.Grain, b) {
+					o := ps.order(b)
+					if p.KeyAt >= 0 {
+						o = ps.order(p.KeyAt)
+					}
+					if p.KeyAt < 0 && p.Grain != GrainHour && ps.order(b) != ps.order(next(p.Grain, b)-hourUs) {
+						t.Fatalf("%s %s: row %v counted in its own period spans two", tz, period, time.UnixMicro(b).UTC())
+					}
+					for h := b; h < next(p.Grain, b); h += hourUs {
+						got[hp{h, o}] += p.Sign
+					}
+				}
+			}
+			for k, n := range got {
+				want := int64(0)
+				if k.hour >= r.From.UnixMicro() && k.hour < r.To.UnixMicro() && ps.order(k.hour) == k.period {
+					want = 1
+				}
+				if n != want {
+					t.Fatalf("%s %s %v..%v (subtract %v): hour %v counts %d times in period %d (plan %+v)", tz, period, r.From, r.To, subtract,
+						time.UnixMicro(k.hour).UTC(), n, k.period, parts)
+				}
+			}
+			for h := r.From.UnixMicro(); h < r.To.UnixMicro(); h += hourUs {
+				if got[hp{h, ps.order(h)}] != 1 {
+					t.Fatalf("%s %s: hour %v not counted", tz, period, time.UnixMicro(h).UTC())
 				}
 			}
 		}
-		for i, run := range p.Hours {
-			if i > 0 && run[0] <= p.Hours[i-1][1] && p.Hours[i-1][1] != run[0] {
-				t.Fatalf("runs overlap: %v", p.Hours)
-			}
-			for h := run[0]; h < run[1]; h += hourUs {
-				seen[h]++
+	}
+}
+
+func next(grain int, b int64) int64 {
+	switch grain {
+	case GrainMonth:
+		return nextMonth(b)
+	case GrainDay:
+		return b + dayUs
+	}
+	return b + hourUs
+}
+
+// TestPlanReadsFewRows: a year by month or without periods reads a few dozen rows per
+// dimension value, a month by local day or a year by local week a few per period: not hours.
+func TestPlanReadsFewRows(t *testing.T) {
+	for _, c := range []struct {
+		tz, from, to, period string
+		max                  int64
+	}{
+		{"UTC", "2025-11-01", "2026-11-01", Month, 12},
+		{"Europe/Amsterdam", "2025-11-01", "2026-11-01", "", 20},
+		{"Europe/Amsterdam", "2025-11-01", "2026-11-01", Month, 80},
+		{"Europe/Amsterdam", "2026-10-01", "2026-11-01", Day, 160},
+		{"America/New_York", "2025-11-01", "2026-11-01", Week, 900},
+	} {
+		r, err := ParseRange(c.from, c.to, c.tz, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows int64
+		for _, p := range r.Periods(c.period).Plan(true) {
+			for b := p.From; b < p.To; b = next(p.Grain, b) {
+				rows++
 			}
 		}
-		n := 0
-		for h := r.From.UnixMicro(); h < r.To.UnixMicro(); h += hourUs {
-			n++
-			if seen[h] != 1 {
-				t.Fatalf("%s %s %v..%v: hour %v read %d times (plan %+v)", tz, period, r.From, r.To, time.UnixMicro(h).UTC(), seen[h], p)
-			}
-		}
-		if len(seen) != n {
-			t.Fatalf("%s %s: %d hours read, range has %d", tz, period, len(seen), n)
-		}
-		if period == "" && r.To.Sub(r.From) > 72*time.Hour && p.DayTo == p.DayFrom {
-			t.Errorf("%s %v..%v: a long range without periods reads no day rows", tz, r.From, r.To)
+		if rows > c.max {
+			t.Errorf("%s %s by %q: %d rows per dimension value, want at most %d", c.tz, c.from, c.period, rows, c.max)
 		}
 	}
 }

@@ -184,38 +184,46 @@ func levelFilter(q store.ReportQuery, lvl int) (string, []any) {
 	return w, args
 }
 
-// planned is a UNION ALL over a rollup table that reads q's range as q.Periods.Plan says: day
-// rows for whole days in one period, hour rows for the rest. cols gives the select list per
-// grain; its first column must be called bucket.
-func planned(q store.ReportQuery, table string, lvl int, cols func(grain int) string, args *[]any) string {
+// planned is a UNION ALL over a rollup table that reads q's range as q.Periods.Plan says:
+// month, day and hour rows, each with kb, the bucket whose period it counts in, and sg, +1 or
+// -1 (a row taken back). cols is the rest of the select list; with subtract false every row
+// counts in its own bucket's period with sign +1 (a tiling, for maxima), and cols gets the
+// grain to pick its columns.
+func planned(q store.ReportQuery, table string, lvl int, subtract bool, cols func(grain int) string, args *[]any) string {
 	ps := q.Periods
 	if ps == nil {
 		ps = report.Range{From: q.From, To: q.To, Loc: time.UTC}.Periods("")
 	}
-	p := ps.Plan()
 	filter, fargs := levelFilter(q, lvl)
-	head := func(grain int) string {
-		return "SELECT " + cols(grain) + " FROM " + table + " WHERE grain = " + strconv.Itoa(grain) + " AND lvl = " + strconv.Itoa(lvl)
-	}
 	var parts []string
-	if p.DayTo > p.DayFrom {
-		w := head(grainDay) + " AND bucket >= ? AND bucket < ?"
-		*args = append(*args, p.DayFrom, p.DayTo)
-		if len(p.Skip) > 0 {
-			w += " AND bucket NOT IN (" + placeholders(len(p.Skip)) + ")"
-			for _, d := range p.Skip {
-				*args = append(*args, d)
+	for _, p := range ps.Plan(subtract) {
+		var b strings.Builder
+		b.WriteString("SELECT ")
+		if subtract {
+			if p.KeyAt < 0 {
+				b.WriteString("bucket AS kb, ")
+			} else {
+				b.WriteString("CAST(? AS BIGINT) AS kb, ")
+				*args = append(*args, p.KeyAt)
 			}
+			b.WriteString(strconv.FormatInt(p.Sign, 10) + " AS sg, ")
 		}
-		parts = append(parts, w+filter)
+		b.WriteString(cols(p.Grain) + " FROM " + table + " WHERE grain = " + strconv.Itoa(p.Grain) + " AND lvl = " + strconv.Itoa(lvl) +
+			" AND bucket >= ? AND bucket < ?" + filter)
+		*args = append(*args, p.From, p.To)
 		*args = append(*args, fargs...)
-	}
-	for _, h := range p.Hours {
-		parts = append(parts, head(grainHour)+" AND bucket >= ? AND bucket < ?"+filter)
-		*args = append(*args, h[0], h[1])
-		*args = append(*args, fargs...)
+		parts = append(parts, b.String())
 	}
 	return strings.Join(parts, " UNION ALL ")
+}
+
+// signed is the SQL of the signed sum of columns of a planned select.
+func signed(cols ...string) string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = "CAST(SUM(sg * " + c + ") AS BIGINT)"
+	}
+	return strings.Join(out, ", ")
 }
 
 // dimOut is the SQL of the dimension a rollup row reports at a level.
@@ -242,14 +250,13 @@ func (r reports) SessionSums(ctx context.Context, q store.ReportQuery) ([]store.
 			where(q, &args) + " GROUP BY 1, 2, 3"
 	} else {
 		lvl := level(q)
-		key := keyExpr("bucket", q.Periods, &args)
-		dim := dimOut(q.Dim, lvl)
-		inner := planned(q, "report_session_sums", lvl, func(int) string {
-			return "bucket, dim, site_id, tariff_id, currency, sessions, energy_wh, exported_wh, revenue_excl_minor, revenue_incl_minor, duration_s, power_w"
+		key := keyExpr("kb", q.Periods, &args)
+		inner := planned(q, "report_session_sums", lvl, true, func(int) string {
+			return "dim, site_id, tariff_id, currency, sessions, energy_wh, exported_wh, revenue_excl_minor, revenue_incl_minor, duration_s, power_w"
 		}, &args)
-		sqlq = "SELECT " + key + ", " + dim + ", currency, CAST(SUM(sessions) AS BIGINT), CAST(SUM(energy_wh) AS BIGINT), CAST(SUM(exported_wh) AS BIGINT), " +
-			"CAST(SUM(revenue_excl_minor) AS BIGINT), CAST(SUM(revenue_incl_minor) AS BIGINT), CAST(SUM(duration_s) AS BIGINT), CAST(SUM(power_w) AS BIGINT) FROM (" +
-			inner + ") u GROUP BY 1, 2, 3"
+		sqlq = "SELECT " + key + ", " + dimOut(q.Dim, lvl) + ", currency, " +
+			signed("sessions", "energy_wh", "exported_wh", "revenue_excl_minor", "revenue_incl_minor", "duration_s", "power_w") +
+			" FROM (" + inner + ") u GROUP BY 1, 2, 3 HAVING SUM(sg * sessions) <> 0" // a period only taken back from has none
 	}
 	var out []store.SessionAgg
 	err := r.query(ctx, "session report", sqlq, args, func(rows *sql.Rows) error {
@@ -267,17 +274,17 @@ func (r reports) HourSums(ctx context.Context, q store.ReportQuery) ([]store.Hou
 	dim := dimOut(q.Dim, lvl)
 	var sqlq string
 	if q.Buckets {
-		// Candidate peak hours: every hour row, and of a whole day its peak hour.
-		sqlq = planned(q, "report_occupancy", lvl, func(grain int) string {
-			if grain == grainDay {
+		// Candidate peak hours: every hour row, and of a whole day or month its peak hour.
+		sqlq = planned(q, "report_occupancy", lvl, false, func(grain int) string {
+			if grain != grainHour {
 				return "peak_at AS bucket, " + dim + ", CAST(0 AS BIGINT), peak_wh"
 			}
 			return "bucket, " + dim + ", CAST(0 AS BIGINT), wh"
 		}, &args)
 	} else {
-		key := keyExpr("bucket", q.Periods, &args)
-		sqlq = "SELECT " + key + ", " + dim + ", CAST(SUM(occupied_s) AS BIGINT), CAST(SUM(wh) AS BIGINT) FROM (" +
-			planned(q, "report_occupancy", lvl, func(int) string { return "bucket, dim, site_id, occupied_s, wh" }, &args) + ") u GROUP BY 1, 2"
+		key := keyExpr("kb", q.Periods, &args)
+		sqlq = "SELECT " + key + ", " + dim + ", " + signed("occupied_s", "wh") + " FROM (" +
+			planned(q, "report_occupancy", lvl, true, func(int) string { return "dim, site_id, occupied_s, wh" }, &args) + ") u GROUP BY 1, 2"
 	}
 	var out []store.HourAgg
 	err := r.query(ctx, "hour report", sqlq, args, func(rows *sql.Rows) error {
@@ -299,9 +306,9 @@ func (r reports) TopUpSums(ctx context.Context, q store.ReportQuery) ([]store.To
 		lvl = lvlPurchaser
 	}
 	q.SiteID, q.StationID = "", "" // top-ups belong to no site
-	key := keyExpr("bucket", q.Periods, &args)
-	sqlq := "SELECT " + key + ", " + dimOut(q.Dim, lvl) + ", currency, CAST(SUM(topups) AS BIGINT), CAST(SUM(amount_minor) AS BIGINT) FROM (" +
-		planned(q, "report_topup_sums", lvl, func(int) string { return "bucket, dim, currency, topups, amount_minor" }, &args) + ") u GROUP BY 1, 2, 3"
+	key := keyExpr("kb", q.Periods, &args)
+	sqlq := "SELECT " + key + ", " + dimOut(q.Dim, lvl) + ", currency, " + signed("topups", "amount_minor") + " FROM (" +
+		planned(q, "report_topup_sums", lvl, true, func(int) string { return "dim, currency, topups, amount_minor" }, &args) + ") u GROUP BY 1, 2, 3 HAVING SUM(sg * topups) <> 0"
 	var out []store.TopUpAgg
 	err := r.query(ctx, "top-up report", sqlq, args, func(rows *sql.Rows) error {
 		var a store.TopUpAgg

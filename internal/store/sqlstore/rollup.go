@@ -18,12 +18,14 @@ const (
 	lvlStation   = 2 // dim: station id
 	lvlPurchaser = 3 // dim: account id (top-ups)
 
-	grainHour = 0
-	grainDay  = 1
+	grainHour  = report.GrainHour
+	grainDay   = report.GrainDay
+	grainMonth = report.GrainMonth
+	grains     = 3
 
 	hourUs  = int64(3600_000_000)
 	dayUs   = 24 * hourUs
-	stripes = 8
+	stripes = 4
 )
 
 // stripe spreads the everything-level rows of concurrent writers over a few rows.
@@ -34,8 +36,11 @@ func stripe(id string) string {
 }
 
 func grainBucket(grain int, bucket int64) int64 {
-	if grain == grainDay {
+	switch grain {
+	case grainDay:
 		return bucket / dayUs * dayUs
+	case grainMonth:
+		return report.MonthStart(bucket)
 	}
 	return bucket
 }
@@ -65,7 +70,7 @@ type topKey struct {
 	currency   string
 }
 
-// Rollup sums facts into the rows of the report rollups: per UTC hour and day, for everything,
+// Rollup sums facts into the rows of the report rollups: per UTC hour, day and month, for everything,
 // per site and per station (sessions), for everything and per purchaser (top-ups). AddSessions
 // adds one to the stored rows; `evcs seed` inserts one over a whole data set.
 type Rollup struct {
@@ -91,7 +96,7 @@ func (r *Rollup) AddSession(f *store.SessionFact) {
 	levels := [3][2]any{{lvlAll, stripe(f.SessionID)}, {lvlSite, f.SiteID}, {lvlStation, f.StationID}}
 	start := report.Bucket(f.StartedAt) // a session counts in the hour it started
 	vals := [7]int64{1, f.EnergyWh, f.ExportedWh, f.RevenueExclMinor, f.RevenueInclMinor, f.DurationS, f.PowerW}
-	for grain := range 2 {
+	for grain := range grains {
 		for _, l := range levels {
 			k := sumKey{grain, l[0].(int), l[1].(string), grainBucket(grain, start), f.TariffID, f.Currency}
 			s := r.sums[k]
@@ -108,7 +113,7 @@ func (r *Rollup) AddSession(f *store.SessionFact) {
 		}
 	}
 	for _, h := range f.Hours {
-		for grain := range 2 {
+		for grain := range grains {
 			for _, l := range levels {
 				k := occKey{grain, l[0].(int), l[1].(string), grainBucket(grain, h.Bucket)}
 				o := r.occ[k]
@@ -133,7 +138,7 @@ func siteOf(lvl int, site string) string {
 // AddTopUp adds a posted top-up to its hour and day, for everything and for its account.
 func (r *Rollup) AddTopUp(f store.TopUpFact) {
 	b := report.Bucket(f.At)
-	for grain := range 2 {
+	for grain := range grains {
 		for _, l := range [2][2]any{{lvlAll, stripe(f.LedgerTxID)}, {lvlPurchaser, f.AccountID}} {
 			k := topKey{grain, l[0].(int), l[1].(string), grainBucket(grain, b), f.Currency}
 			t := r.tops[k]
@@ -172,15 +177,23 @@ func (r *Rollup) Tables() []RollupTable {
 	}
 }
 
-// peaksFromHours sets every day row's peak to its highest hour (the earliest on a tie).
+// peaksFromHours sets every day and month row's peak to its highest hour (the earliest on a tie).
 func (r *Rollup) peaksFromHours() {
 	for k, o := range r.occ {
 		if k.grain != grainHour {
 			continue
 		}
-		d := r.occ[occKey{grainDay, k.lvl, k.dim, grainBucket(grainDay, k.bucket)}]
-		if o.wh > d.peakWh || (o.wh == d.peakWh && (d.peakAt == 0 || k.bucket < d.peakAt)) {
-			d.peakWh, d.peakAt = o.wh, k.bucket
+		r.peakCandidate(k.lvl, k.dim, k.bucket, o.wh)
+	}
+}
+
+// peakCandidate offers an hour's total energy as the peak of its day and month rows (the
+// higher wins, the earlier on a tie).
+func (r *Rollup) peakCandidate(lvl int, dim string, bucket, wh int64) {
+	for _, g := range []int{grainDay, grainMonth} {
+		d := r.occ[occKey{g, lvl, dim, grainBucket(g, bucket)}]
+		if d.peakAt == 0 || wh > d.peakWh || (wh == d.peakWh && bucket < d.peakAt) {
+			d.peakWh, d.peakAt = wh, bucket
 		}
 	}
 }
@@ -247,7 +260,8 @@ const (
 		"duration_s = report_session_sums.duration_s + excluded.duration_s, power_w = report_session_sums.power_w + excluded.power_w"
 	occHourUpsert = " ON CONFLICT (grain, lvl, dim, bucket) DO UPDATE SET occupied_s = report_occupancy.occupied_s + excluded.occupied_s, " +
 		"wh = report_occupancy.wh + excluded.wh RETURNING lvl, dim, bucket, wh"
-	// A day's peak: the higher of the stored one and the new candidate, the earlier on a tie.
+	// A day's or month's peak: the higher of the stored one and the new candidate, the
+	// earlier on a tie.
 	occDayUpsert = " ON CONFLICT (grain, lvl, dim, bucket) DO UPDATE SET occupied_s = report_occupancy.occupied_s + excluded.occupied_s, " +
 		"wh = report_occupancy.wh + excluded.wh, " +
 		"peak_wh = CASE WHEN " + newPeak + " THEN excluded.peak_wh ELSE report_occupancy.peak_wh END, " +
@@ -263,17 +277,14 @@ func (r *Rollup) upsert(ctx context.Context, t *tx) error {
 	if err := upsertRows(ctx, t, "report_session_sums", sumCols, r.sumRows(), sumUpsert, nil); err != nil {
 		return err
 	}
-	err := upsertRows(ctx, t, "report_occupancy", occCols, r.occRows(grainHour), occHourUpsert, func(lvl int, dim string, bucket, wh int64) {
-		d := r.occ[occKey{grainDay, lvl, dim, grainBucket(grainDay, bucket)}]
-		if d.peakAt == 0 || wh > d.peakWh || (wh == d.peakWh && bucket < d.peakAt) {
-			d.peakWh, d.peakAt = wh, bucket
-		}
-	})
+	err := upsertRows(ctx, t, "report_occupancy", occCols, r.occRows(grainHour), occHourUpsert, r.peakCandidate)
 	if err != nil {
 		return err
 	}
-	if err := upsertRows(ctx, t, "report_occupancy", occCols, r.occRows(grainDay), occDayUpsert, nil); err != nil {
-		return err
+	for _, g := range []int{grainDay, grainMonth} {
+		if err := upsertRows(ctx, t, "report_occupancy", occCols, r.occRows(g), occDayUpsert, nil); err != nil {
+			return err
+		}
 	}
 	return upsertRows(ctx, t, "report_topup_sums", topCols, r.topRows(), topUpsert, nil)
 }

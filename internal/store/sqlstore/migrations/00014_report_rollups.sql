@@ -1,11 +1,11 @@
 -- +goose Up
--- Report rollups: sums per UTC hour (grain 0) and UTC day (grain 1) at three levels, kept up
--- to date in the transaction that ends a session (or posts a top-up), so a report reads a few
--- thousand summary rows instead of a row per session or reading. A report cut in local days,
--- weeks or months reads whole UTC days from the day rows and the days a period boundary cuts
--- from the hour rows (see report.Periods.Plan).
+-- Report rollups: sums per UTC hour (grain 0), UTC day (grain 1) and UTC calendar month
+-- (grain 2) at three levels, kept up to date in the transaction that ends a session (or posts
+-- a top-up), so a report reads a few thousand summary rows instead of a row per session or
+-- reading. A report cut in local days, weeks or months reads months and days that lie in one
+-- of its periods whole, and the rest from smaller rows (see report.Periods.Plan).
 --
--- lvl: 0 = everything (dim is a stripe '0'…'7' picked by the session or top-up id, so
+-- lvl: 0 = everything (dim is a stripe '0'…'3' picked by the session or top-up id, so
 -- concurrent writers do not all wait for one row; readers add the stripes up), 1 = per site
 -- (dim = site id), 2 = per station (dim = station id), 3 = per purchaser account (top-ups).
 -- Rows are only ever added to: ended sessions and top-ups are not rewritten (a correction is a
@@ -32,7 +32,7 @@ CREATE INDEX report_session_sums_range ON report_session_sums(grain, lvl, bucket
     sessions, energy_wh, exported_wh, revenue_excl_minor, revenue_incl_minor, duration_s, power_w);
 
 -- Occupied seconds and energy spread over the hours a session ran (utilisation, peak load).
--- Day rows also keep the day's highest hourly energy at their level and its hour (the earliest
+-- Day and month rows also keep their highest hourly energy at their level and its hour (the earliest
 -- on a tie): energy is only ever added, so the running maximum stays exact.
 CREATE TABLE report_occupancy (
     grain SMALLINT NOT NULL,
@@ -88,6 +88,19 @@ SELECT grain, 0, '0', bucket, tariff_id, currency, '', CAST(SUM(sessions) AS BIG
     CAST(SUM(duration_s) AS BIGINT), CAST(SUM(power_w) AS BIGINT)
 FROM report_session_sums WHERE lvl = 1 GROUP BY grain, bucket, tariff_id, currency;
 
+-- Month rows from the day rows: the first day of a day's month is found with the civil-from-days
+-- arithmetic (H. Hinnant), in integers both engines share.
+INSERT INTO report_session_sums (grain, lvl, dim, bucket, tariff_id, currency, site_id, sessions, energy_wh, exported_wh, revenue_excl_minor, revenue_incl_minor, duration_s, power_w)
+SELECT 2, lvl, dim, mday * 86400000000, tariff_id, currency, MAX(site_id), CAST(SUM(sessions) AS BIGINT), CAST(SUM(energy_wh) AS BIGINT),
+    CAST(SUM(exported_wh) AS BIGINT), CAST(SUM(revenue_excl_minor) AS BIGINT), CAST(SUM(revenue_incl_minor) AS BIGINT),
+    CAST(SUM(duration_s) AS BIGINT), CAST(SUM(power_w) AS BIGINT)
+FROM (SELECT e.*, z - (doy - (153 * ((5 * doy + 2) / 153) + 2) / 5) AS mday FROM
+    (SELECT d.*, doe - (365 * yoe + yoe / 4 - yoe / 100) AS doy FROM
+    (SELECT c.*, (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365 AS yoe FROM
+    (SELECT b.*, (z + 719468) % 146097 AS doe FROM
+    (SELECT a.*, bucket / 86400000000 AS z FROM report_session_sums a WHERE grain = 1) b) c) d) e) m
+GROUP BY lvl, dim, mday, tariff_id, currency;
+
 INSERT INTO report_occupancy (grain, lvl, dim, bucket, site_id, occupied_s, wh, peak_wh, peak_at)
 SELECT 0, 2, station_id, bucket, site_id, occupied_s, wh, 0, 0 FROM report_station_hours;
 INSERT INTO report_occupancy (grain, lvl, dim, bucket, site_id, occupied_s, wh, peak_wh, peak_at)
@@ -103,6 +116,22 @@ UPDATE report_occupancy SET peak_at = (SELECT MIN(h.bucket) FROM report_occupanc
     WHERE h.grain = 0 AND h.lvl = report_occupancy.lvl AND h.dim = report_occupancy.dim
     AND h.bucket >= report_occupancy.bucket AND h.bucket < report_occupancy.bucket + 86400000000 AND h.wh = report_occupancy.peak_wh)
 WHERE grain = 1;
+INSERT INTO report_occupancy (grain, lvl, dim, bucket, site_id, occupied_s, wh, peak_wh, peak_at)
+SELECT 2, lvl, dim, mday * 86400000000, MAX(site_id), CAST(SUM(occupied_s) AS BIGINT), CAST(SUM(wh) AS BIGINT), MAX(peak_wh), 0
+FROM (SELECT e.*, z - (doy - (153 * ((5 * doy + 2) / 153) + 2) / 5) AS mday FROM
+    (SELECT d.*, doe - (365 * yoe + yoe / 4 - yoe / 100) AS doy FROM
+    (SELECT c.*, (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365 AS yoe FROM
+    (SELECT b.*, (z + 719468) % 146097 AS doe FROM
+    (SELECT a.*, bucket / 86400000000 AS z FROM report_occupancy a WHERE grain = 1) b) c) d) e) m
+GROUP BY lvl, dim, mday;
+-- A month's peak hour: the earliest peak among its days with the month's peak; its days are
+-- those from its start to the next month row of the same level and dimension.
+UPDATE report_occupancy SET peak_at = (SELECT MIN(d.peak_at) FROM report_occupancy d
+    WHERE d.grain = 1 AND d.lvl = report_occupancy.lvl AND d.dim = report_occupancy.dim AND d.bucket >= report_occupancy.bucket
+    AND d.bucket < COALESCE((SELECT MIN(n.bucket) FROM report_occupancy n WHERE n.grain = 2 AND n.lvl = report_occupancy.lvl
+        AND n.dim = report_occupancy.dim AND n.bucket > report_occupancy.bucket), 9000000000000000000)
+    AND d.peak_wh = report_occupancy.peak_wh)
+WHERE grain = 2;
 
 INSERT INTO report_topup_sums (grain, lvl, dim, bucket, currency, topups, amount_minor)
 SELECT g.grain, 3, e.account_id, t.created_at / g.width * g.width, e.currency, COUNT(*), CAST(SUM(e.amount) AS BIGINT)
@@ -113,6 +142,14 @@ GROUP BY g.grain, e.account_id, t.created_at / g.width * g.width, e.currency;
 INSERT INTO report_topup_sums (grain, lvl, dim, bucket, currency, topups, amount_minor)
 SELECT grain, 0, '0', bucket, currency, CAST(SUM(topups) AS BIGINT), CAST(SUM(amount_minor) AS BIGINT)
 FROM report_topup_sums WHERE lvl = 3 GROUP BY grain, bucket, currency;
+INSERT INTO report_topup_sums (grain, lvl, dim, bucket, currency, topups, amount_minor)
+SELECT 2, lvl, dim, mday * 86400000000, currency, CAST(SUM(topups) AS BIGINT), CAST(SUM(amount_minor) AS BIGINT)
+FROM (SELECT e.*, z - (doy - (153 * ((5 * doy + 2) / 153) + 2) / 5) AS mday FROM
+    (SELECT d.*, doe - (365 * yoe + yoe / 4 - yoe / 100) AS doy FROM
+    (SELECT c.*, (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365 AS yoe FROM
+    (SELECT b.*, (z + 719468) % 146097 AS doe FROM
+    (SELECT a.*, bucket / 86400000000 AS z FROM report_topup_sums a WHERE grain = 1) b) c) d) e) m
+GROUP BY lvl, dim, mday, currency;
 
 DROP TABLE report_station_hours;
 
