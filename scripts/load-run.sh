@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # load-run.sh DB PROTOCOL DURATION STATIONS...
 #
-# Starts `evcs serve` on 127.0.0.1:18080 over DB (sqlite:PATH or postgres://…; the store should be
+# Starts `evcs serve` on 127.0.0.1:$PORT (default 18080) over DB (sqlite:PATH or postgres://…; the store should be
 # fresh), provisions the largest station count with scripts/provision-sim.sh, then for each count
 # runs `evcs sim --load --mix $MIX` for DURATION (MIX: closed, the default, realistic or idle) and
 # prints its summary line (messages, rate, p50/p90/p99, errors, connected, peak_conns) with the
@@ -25,7 +25,7 @@ if [ -z "${EVCS:-}" ]; then
   EVCS=$(mktemp -d)/evcs
   go build -o "$EVCS" ./cmd/evcs
 fi
-ADDR=127.0.0.1:18080
+ADDR=127.0.0.1:${PORT:-18080}
 TOKEN=load-run-admin-token-0123456789
 max=0; for n in "$@"; do [ "$n" -gt "$max" ] && max=$n; done
 

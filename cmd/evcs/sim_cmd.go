@@ -31,7 +31,7 @@ lets them charge, until --duration has passed, --max-messages were answered or C
 prints one summary line: stations, messages answered, rate, round trip p50/p90/p99, errors,
 stations booted (connected) and, with --load, the most connections open at once (peak_conns).
 
-With --load the stations are lean load-generator stations (about 10 KB each in this process, so
+With --load the stations are lean load-generator stations (about 11 KB each in this process, so
 100,000 fit) that run --mix:
   closed     Heartbeat, Authorize, start, 3 meter values, stop, repeat, as fast as the CSMS answers
   realistic  open loop on each station's clock: sessions with a meter value every 10-60 s

@@ -47,7 +47,7 @@ type Config struct {
 	// start, 3 × meter values, stop, repeat (see load.go).
 	Load bool
 	// Mix is what Load stations do once booted: MixClosed (the default), MixRealistic or
-	// MixIdle (see loadgen.go). Load stations are lean: about 10 KB each in this process.
+	// MixIdle (see loadgen.go). Load stations are lean: about 11 KB each in this process.
 	Mix string
 	// MaxMessages ends the run once this many CALLs were answered (0: no bound).
 	MaxMessages int64
