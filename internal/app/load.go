@@ -197,6 +197,8 @@ type siteTopo struct {
 	// limited: the site or one of its distribution nodes has a limit. An unlimited site is
 	// shown but not managed: its stations get no profiles.
 	limited bool
+	// light: only readAt, site and limited are set (an unlimited site, see isLimited).
+	light bool
 }
 
 type evseInfo struct {
@@ -325,7 +327,7 @@ func (m *LoadManager) loop(ctx context.Context, events <-chan Event) {
 				// A site with no limit is shown, not managed: its allocation is computed when
 				// asked (Site), not at every event (with a thousand sessions on a site that
 				// re-read them all several times a second).
-				if t, err := m.topology(ctx, s); err == nil && !t.limited {
+				if limited, err := m.isLimited(ctx, s); err == nil && !limited {
 					m.mu.Lock()
 					delete(m.snaps, s)
 					m.mu.Unlock()
@@ -381,6 +383,28 @@ func (m *LoadManager) stationSite(ctx context.Context, stationID string) string 
 	m.siteOf[stationID] = st.SiteID
 	m.mu.Unlock()
 	return st.SiteID
+}
+
+// isLimited answers whether a site is managed. Of an unlimited site it keeps only that answer:
+// its full topology (every station, EVSE and connector) is read again when an allocation is
+// asked for, rather than held for every idle station of a site nobody manages.
+func (m *LoadManager) isLimited(ctx context.Context, siteID string) (bool, error) {
+	m.mu.Lock()
+	t := m.topo[siteID]
+	m.mu.Unlock()
+	if t != nil && m.a.Clock.Now().Sub(t.readAt) < m.opt.TopologyTTL {
+		return t.limited, nil
+	}
+	t, err := m.topology(ctx, siteID)
+	if err != nil {
+		return false, err
+	}
+	if !t.limited {
+		m.mu.Lock()
+		m.topo[siteID] = &siteTopo{readAt: t.readAt, site: t.site, light: true}
+		m.mu.Unlock()
+	}
+	return t.limited, nil
 }
 
 func (m *LoadManager) forget(site string) {
@@ -586,7 +610,7 @@ func (m *LoadManager) topology(ctx context.Context, siteID string) (*siteTopo, e
 	m.mu.Lock()
 	t := m.topo[siteID]
 	m.mu.Unlock()
-	if t != nil && m.a.Clock.Now().Sub(t.readAt) < m.opt.TopologyTTL {
+	if t != nil && !t.light && m.a.Clock.Now().Sub(t.readAt) < m.opt.TopologyTTL {
 		return t, nil
 	}
 	t, err := m.readTopology(ctx, siteID)
@@ -1071,13 +1095,17 @@ func (m *LoadManager) failsafe(ctx context.Context, stationID string) {
 		return
 	}
 	m.runMu.Lock()
-	t, err := m.topology(ctx, site)
+	limited, err := m.isLimited(ctx, site)
+	var t *siteTopo
+	if err == nil && limited {
+		t, err = m.topology(ctx, site)
+	}
 	m.runMu.Unlock()
-	if err != nil {
-		m.a.Log.Warn("load: failsafe", "station", stationID, "err", err)
+	if err == nil && !limited {
 		return
 	}
-	if !t.limited {
+	if err != nil {
+		m.a.Log.Warn("load: failsafe", "station", stationID, "err", err)
 		return
 	}
 	level := 0
