@@ -231,7 +231,7 @@ func seedScale(ctx context.Context, s *sqlstore.DB, z seedSize, bar *progress, o
 		for i := lo; i < min(lo+chunk, z.Purchasers); i++ {
 			u := account.User{ID: fmt.Sprintf("usr_seed%07d", i), Status: "active", CreatedAt: t0, UpdatedAt: t0,
 				UserFields: account.UserFields{Name: fmt.Sprintf("Purchaser %d", i), Email: fmt.Sprintf("p%d@seed.example", i), Role: account.RolePurchaser},
-				AccountID: accountID(i)}
+				AccountID:  accountID(i)}
 			users = append(users, []any{u.ID, u.Status, us(t0), us(t0), doc(u), u.Email, u.Role, "", u.Name})
 			ac := account.Account{ID: accountID(i), UserID: u.ID, Status: "active", Currency: "EUR", CreatedAt: t0, UpdatedAt: t0}
 			accts = append(accts, []any{ac.ID, ac.Status, us(t0), us(t0), doc(ac), u.ID, "EUR", 0})
