@@ -6,11 +6,13 @@ import (
 	"time"
 )
 
-// Grains of the summary rows a plan reads: UTC hours, UTC days and UTC calendar months.
+// Grains of the summary rows a plan reads: UTC hours, days, calendar months and ISO weeks
+// (Monday to Monday, UTC).
 const (
 	GrainHour  = 0
 	GrainDay   = 1
 	GrainMonth = 2
+	GrainWeek  = 3
 )
 
 // Part is a run of summary rows a plan reads: rows of one grain with buckets in [From, To),
@@ -27,7 +29,7 @@ type Part struct {
 // with more is replaced by a plainer one.
 const maxParts = 300
 
-// Plan says which summary rows answer the periods' range. A month or day row stands for all
+// Plan says which summary rows answer the periods' range. A month, week or day row stands for all
 // its hours; when they all fall in one period it is read as is (tiling). With subtract, a row
 // whose hours fall mostly in one period may be read for that period, with the rows of its
 // odd days or hours taken back and read for their own periods, when that reads fewer rows: a
@@ -38,14 +40,29 @@ func (ps *Periods) Plan(subtract bool) []Part {
 	if ps.Period == Hour {
 		return []Part{{GrainHour, from, to, 1, -1}}
 	}
-	pl := planner{ps: ps, from: from, to: to, orders: map[int64]int64{}, memo: map[block][]Part{}}
-	if subtract {
-		if parts := pl.plan(true); len(parts) <= maxParts {
-			return parts
-		}
+	pl := planner{ps: ps, from: from, to: to, orders: map[int64]int64{}, memo: map[block][]Part{}, pure: map[block][2]int64{}}
+	// Taking back costs a few parts per period boundary: with many periods the plan would be
+	// too long anyway.
+	periods := map[int64]bool{}
+	for h := from; h < to; h += hourUs {
+		periods[pl.order(h)] = true
 	}
-	if parts := pl.plan(false); len(parts) <= maxParts {
-		return parts
+	for _, sub := range []bool{true, false} {
+		if sub && (!subtract || 2*len(periods) > maxParts) {
+			continue
+		}
+		// Cover the range with months or with weeks, whichever reads fewer rows.
+		var best []Part
+		bestRows := -1
+		for _, top := range []int{GrainMonth, GrainWeek} {
+			parts, rows := pl.plan(sub, top)
+			if len(parts) <= maxParts && (bestRows < 0 || rows < bestRows) {
+				best, bestRows = parts, rows
+			}
+		}
+		if bestRows >= 0 {
+			return best
+		}
 	}
 	return []Part{{GrainHour, from, to, 1, -1}}
 }
@@ -55,6 +72,7 @@ type planner struct {
 	from, to int64
 	orders   map[int64]int64
 	memo     map[block][]Part
+	pure     map[block][2]int64 // period's answers for days: order, 1 when pure
 }
 
 // none marks an hour outside the range.
@@ -81,7 +99,7 @@ func (b block) children() []block {
 	var out []block
 	step := hourUs
 	g := GrainHour
-	if b.grain == GrainMonth {
+	if b.grain == GrainMonth || b.grain == GrainWeek {
 		step, g = dayUs, GrainDay
 	}
 	for c := b.from; c < b.to; c += step {
@@ -92,6 +110,22 @@ func (b block) children() []block {
 
 // period returns the order of the block's hours when they all share one, and whether they do.
 func (pl *planner) period(b block) (int64, bool) {
+	if b.grain == GrainDay {
+		if v, ok := pl.pure[b]; ok {
+			return v[0], v[1] == 1
+		}
+		o, ok := pl.period1(b)
+		v := [2]int64{o, 0}
+		if ok {
+			v[1] = 1
+		}
+		pl.pure[b] = v
+		return o, ok
+	}
+	return pl.period1(b)
+}
+
+func (pl *planner) period1(b block) (int64, bool) {
 	o := pl.order(b.from)
 	for h := b.from + hourUs; h < b.to; h += hourUs {
 		if pl.order(h) != o {
@@ -151,11 +185,7 @@ func (pl *planner) best1(b block, subtract bool) []Part {
 	}
 	sub := []Part{{b.grain, b.from, b.to, 1, first[major]}}
 	for _, c := range b.children() {
-		if o, ok := pl.period(c); ok && o == major {
-			continue
-		}
-		sub = append(sub, Part{c.grain, c.from, c.to, -1, first[major]})
-		sub = append(sub, pl.best(c, subtract)...)
+		sub = append(sub, pl.fix(c, major, first[major])...)
 		if len(sub) >= len(tile) {
 			return tile
 		}
@@ -163,17 +193,42 @@ func (pl *planner) best1(b block, subtract bool) []Part {
 	return sub
 }
 
-// plan covers the range with months, then merges adjacent parts of one kind into runs.
-func (pl *planner) plan(subtract bool) []Part {
+// fix corrects a block that a bigger row counted whole in period major (at bucket keyAt): its
+// hours of other periods, or out of the range, are taken back from major and counted in their
+// own periods; the cheaper of taking the whole block back or fixing its children.
+func (pl *planner) fix(b block, major, keyAt int64) []Part {
+	if o, ok := pl.period(b); ok && o == major {
+		return nil
+	}
+	whole := append([]Part{{b.grain, b.from, b.to, -1, keyAt}}, pl.best(b, true)...)
+	if b.grain == GrainHour {
+		return whole
+	}
+	var parts []Part
+	for _, c := range b.children() {
+		parts = append(parts, pl.fix(c, major, keyAt)...)
+		if len(parts) >= len(whole) {
+			return whole
+		}
+	}
+	return parts
+}
+
+// plan covers the range with months or weeks (top), then merges adjacent parts of one kind
+// into runs. rows is how many summary rows (per dimension value) the plan reads.
+func (pl *planner) plan(subtract bool, top int) (out []Part, rows int) {
 	clear(pl.memo)
 	var parts []Part
-	for m := monthStart(pl.from); m < pl.to; m = nextMonth(m) {
-		parts = append(parts, pl.best(block{GrainMonth, m, nextMonth(m)}, subtract)...)
+	start, next := monthStart, nextMonth
+	if top == GrainWeek {
+		start, next = weekStart, func(w int64) int64 { return w + 7*dayUs }
+	}
+	for m := start(pl.from); m < pl.to; m = next(m) {
+		parts = append(parts, pl.best(block{top, m, next(m)}, subtract)...)
 	}
 	slices.SortFunc(parts, func(a, b Part) int {
 		return cmp.Or(cmp.Compare(a.Grain, b.Grain), cmp.Compare(a.Sign, b.Sign), cmp.Compare(a.KeyAt, b.KeyAt), cmp.Compare(a.From, b.From))
 	})
-	var out []Part
 	for _, p := range parts {
 		if n := len(out); n > 0 {
 			q := &out[n-1]
@@ -184,7 +239,7 @@ func (pl *planner) plan(subtract bool) []Part {
 		}
 		out = append(out, p)
 	}
-	return out
+	return out, len(parts)
 }
 
 // monthStart is the UTC calendar month of a bucket (Unix µs), as a bucket.
@@ -197,6 +252,16 @@ func nextMonth(m int64) int64 {
 	t := time.UnixMicro(m).UTC()
 	return time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
 }
+
+// weekStart is the Monday 00:00 UTC of a bucket's ISO week, as a bucket. Day 0 (1970-01-01)
+// was a Thursday.
+func weekStart(b int64) int64 {
+	d := floorDiv(b, dayUs)
+	return (d - (d+3)%7) * dayUs
+}
+
+// WeekStart is the UTC ISO week a bucket falls in (the week rows' bucket).
+func WeekStart(b int64) int64 { return weekStart(b) }
 
 // MonthStart is the UTC calendar month a bucket falls in (the month rows' bucket).
 func MonthStart(b int64) int64 { return monthStart(b) }

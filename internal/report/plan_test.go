@@ -80,6 +80,8 @@ func next(grain int, b int64) int64 {
 	switch grain {
 	case GrainMonth:
 		return nextMonth(b)
+	case GrainWeek:
+		return b + 7*dayUs
 	case GrainDay:
 		return b + dayUs
 	}
@@ -97,7 +99,8 @@ func TestPlanReadsFewRows(t *testing.T) {
 		{"Europe/Amsterdam", "2025-11-01", "2026-11-01", "", 20},
 		{"Europe/Amsterdam", "2025-11-01", "2026-11-01", Month, 80},
 		{"Europe/Amsterdam", "2026-10-01", "2026-11-01", Day, 160},
-		{"America/New_York", "2025-11-01", "2026-11-01", Week, 900},
+		{"America/New_York", "2025-11-01", "2026-11-01", Week, 600},
+		{"Europe/Amsterdam", "2025-11-01", "2026-11-01", Week, 230},
 	} {
 		r, err := ParseRange(c.from, c.to, c.tz, time.Now())
 		if err != nil {

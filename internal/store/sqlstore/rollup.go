@@ -21,7 +21,8 @@ const (
 	grainHour  = report.GrainHour
 	grainDay   = report.GrainDay
 	grainMonth = report.GrainMonth
-	grains     = 3
+	grainWeek  = report.GrainWeek
+	grains     = 4
 
 	hourUs  = int64(3600_000_000)
 	dayUs   = 24 * hourUs
@@ -41,6 +42,8 @@ func grainBucket(grain int, bucket int64) int64 {
 		return bucket / dayUs * dayUs
 	case grainMonth:
 		return report.MonthStart(bucket)
+	case grainWeek:
+		return report.WeekStart(bucket)
 	}
 	return bucket
 }
@@ -70,7 +73,7 @@ type topKey struct {
 	currency   string
 }
 
-// Rollup sums facts into the rows of the report rollups: per UTC hour, day and month, for everything,
+// Rollup sums facts into the rows of the report rollups: per UTC hour, day, month and ISO week, for everything,
 // per site and per station (sessions), for everything and per purchaser (top-ups). AddSessions
 // adds one to the stored rows; `evcs seed` inserts one over a whole data set.
 type Rollup struct {
@@ -187,10 +190,10 @@ func (r *Rollup) peaksFromHours() {
 	}
 }
 
-// peakCandidate offers an hour's total energy as the peak of its day and month rows (the
+// peakCandidate offers an hour's total energy as the peak of its day, month and week rows (the
 // higher wins, the earlier on a tie).
 func (r *Rollup) peakCandidate(lvl int, dim string, bucket, wh int64) {
-	for _, g := range []int{grainDay, grainMonth} {
+	for _, g := range []int{grainDay, grainMonth, grainWeek} {
 		d := r.occ[occKey{g, lvl, dim, grainBucket(g, bucket)}]
 		if d.peakAt == 0 || wh > d.peakWh || (wh == d.peakWh && bucket < d.peakAt) {
 			d.peakWh, d.peakAt = wh, bucket
@@ -281,7 +284,7 @@ func (r *Rollup) upsert(ctx context.Context, t *tx) error {
 	if err != nil {
 		return err
 	}
-	for _, g := range []int{grainDay, grainMonth} {
+	for _, g := range []int{grainDay, grainMonth, grainWeek} {
 		if err := upsertRows(ctx, t, "report_occupancy", occCols, r.occRows(g), occDayUpsert, nil); err != nil {
 			return err
 		}

@@ -1,9 +1,9 @@
 -- +goose Up
--- Report rollups: sums per UTC hour (grain 0), UTC day (grain 1) and UTC calendar month
--- (grain 2) at three levels, kept up to date in the transaction that ends a session (or posts
+-- Report rollups: sums per UTC hour (grain 0), UTC day (grain 1), UTC calendar month
+-- (grain 2) and ISO week (grain 3, Monday to Monday UTC) at three levels, kept up to date in the transaction that ends a session (or posts
 -- a top-up), so a report reads a few thousand summary rows instead of a row per session or
--- reading. A report cut in local days, weeks or months reads months and days that lie in one
--- of its periods whole, and the rest from smaller rows (see report.Periods.Plan).
+-- reading. A report cut in local days, weeks or months reads months, weeks and days that lie in
+-- one of its periods whole, and the rest from smaller rows (see report.Periods.Plan).
 --
 -- lvl: 0 = everything (dim is a stripe '0'…'3' picked by the session or top-up id, so
 -- concurrent writers do not all wait for one row; readers add the stripes up), 1 = per site
@@ -32,7 +32,7 @@ CREATE INDEX report_session_sums_range ON report_session_sums(grain, lvl, bucket
     sessions, energy_wh, exported_wh, revenue_excl_minor, revenue_incl_minor, duration_s, power_w);
 
 -- Occupied seconds and energy spread over the hours a session ran (utilisation, peak load).
--- Day and month rows also keep their highest hourly energy at their level and its hour (the earliest
+-- Day, month and week rows also keep their highest hourly energy at their level and its hour (the earliest
 -- on a tie): energy is only ever added, so the running maximum stays exact.
 CREATE TABLE report_occupancy (
     grain SMALLINT NOT NULL,
@@ -100,6 +100,13 @@ FROM (SELECT e.*, z - (doy - (153 * ((5 * doy + 2) / 153) + 2) / 5) AS mday FROM
     (SELECT b.*, (z + 719468) % 146097 AS doe FROM
     (SELECT a.*, bucket / 86400000000 AS z FROM report_session_sums a WHERE grain = 1) b) c) d) e) m
 GROUP BY lvl, dim, mday, tariff_id, currency;
+-- Week rows from the day rows: day 0 (1970-01-01) was a Thursday.
+INSERT INTO report_session_sums (grain, lvl, dim, bucket, tariff_id, currency, site_id, sessions, energy_wh, exported_wh, revenue_excl_minor, revenue_incl_minor, duration_s, power_w)
+SELECT 3, lvl, dim, wday * 86400000000, tariff_id, currency, MAX(site_id), CAST(SUM(sessions) AS BIGINT), CAST(SUM(energy_wh) AS BIGINT),
+    CAST(SUM(exported_wh) AS BIGINT), CAST(SUM(revenue_excl_minor) AS BIGINT), CAST(SUM(revenue_incl_minor) AS BIGINT),
+    CAST(SUM(duration_s) AS BIGINT), CAST(SUM(power_w) AS BIGINT)
+FROM (SELECT a.*, bucket / 86400000000 - (bucket / 86400000000 + 3) % 7 AS wday FROM report_session_sums a WHERE grain = 1) w
+GROUP BY lvl, dim, wday, tariff_id, currency;
 
 INSERT INTO report_occupancy (grain, lvl, dim, bucket, site_id, occupied_s, wh, peak_wh, peak_at)
 SELECT 0, 2, station_id, bucket, site_id, occupied_s, wh, 0, 0 FROM report_station_hours;
@@ -124,14 +131,18 @@ FROM (SELECT e.*, z - (doy - (153 * ((5 * doy + 2) / 153) + 2) / 5) AS mday FROM
     (SELECT b.*, (z + 719468) % 146097 AS doe FROM
     (SELECT a.*, bucket / 86400000000 AS z FROM report_occupancy a WHERE grain = 1) b) c) d) e) m
 GROUP BY lvl, dim, mday;
--- A month's peak hour: the earliest peak among its days with the month's peak; its days are
--- those from its start to the next month row of the same level and dimension.
+INSERT INTO report_occupancy (grain, lvl, dim, bucket, site_id, occupied_s, wh, peak_wh, peak_at)
+SELECT 3, lvl, dim, wday * 86400000000, MAX(site_id), CAST(SUM(occupied_s) AS BIGINT), CAST(SUM(wh) AS BIGINT), MAX(peak_wh), 0
+FROM (SELECT a.*, bucket / 86400000000 - (bucket / 86400000000 + 3) % 7 AS wday FROM report_occupancy a WHERE grain = 1) w
+GROUP BY lvl, dim, wday;
+-- A month's or week's peak hour: the earliest peak among its days with its peak; its days are
+-- those from its start to the next row of its grain, level and dimension.
 UPDATE report_occupancy SET peak_at = (SELECT MIN(d.peak_at) FROM report_occupancy d
     WHERE d.grain = 1 AND d.lvl = report_occupancy.lvl AND d.dim = report_occupancy.dim AND d.bucket >= report_occupancy.bucket
-    AND d.bucket < COALESCE((SELECT MIN(n.bucket) FROM report_occupancy n WHERE n.grain = 2 AND n.lvl = report_occupancy.lvl
+    AND d.bucket < COALESCE((SELECT MIN(n.bucket) FROM report_occupancy n WHERE n.grain = report_occupancy.grain AND n.lvl = report_occupancy.lvl
         AND n.dim = report_occupancy.dim AND n.bucket > report_occupancy.bucket), 9000000000000000000)
     AND d.peak_wh = report_occupancy.peak_wh)
-WHERE grain = 2;
+WHERE grain IN (2, 3);
 
 INSERT INTO report_topup_sums (grain, lvl, dim, bucket, currency, topups, amount_minor)
 SELECT g.grain, 3, e.account_id, t.created_at / g.width * g.width, e.currency, COUNT(*), CAST(SUM(e.amount) AS BIGINT)
@@ -150,6 +161,10 @@ FROM (SELECT e.*, z - (doy - (153 * ((5 * doy + 2) / 153) + 2) / 5) AS mday FROM
     (SELECT b.*, (z + 719468) % 146097 AS doe FROM
     (SELECT a.*, bucket / 86400000000 AS z FROM report_topup_sums a WHERE grain = 1) b) c) d) e) m
 GROUP BY lvl, dim, mday, currency;
+INSERT INTO report_topup_sums (grain, lvl, dim, bucket, currency, topups, amount_minor)
+SELECT 3, lvl, dim, wday * 86400000000, currency, CAST(SUM(topups) AS BIGINT), CAST(SUM(amount_minor) AS BIGINT)
+FROM (SELECT a.*, bucket / 86400000000 - (bucket / 86400000000 + 3) % 7 AS wday FROM report_topup_sums a WHERE grain = 1) w
+GROUP BY lvl, dim, wday, currency;
 
 DROP TABLE report_station_hours;
 
