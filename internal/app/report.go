@@ -438,8 +438,12 @@ func (rb *reportBuilder) everyRow(gs *groups, hours map[string]int64, sizes map[
 	if len(hours)*len(sizes) > maxReportRows {
 		return errs.Field("group_by", "the report would have more than %d rows: narrow the range, group by a longer period or by site", maxReportRows)
 	}
+	periods := map[string]int64{} // label → order: each period once, not each hour × dimension value
 	for b := rb.r.From.UnixMicro(); b < rb.r.To.UnixMicro(); b += int64(time.Hour / time.Microsecond) {
 		label, order := rb.ps.BucketLabel(b)
+		periods[label] = order
+	}
+	for label, order := range periods {
 		for d := range sizes {
 			gs.at(label, order, d, "", n)
 		}

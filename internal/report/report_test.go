@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -85,5 +86,32 @@ func TestParseGrouping(t *testing.T) {
 		if _, err := ParseGrouping(bad, Dims[Energy]); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// TestJSONCellsAsEncodingJSON: the fast paths for integer and plain string cells write what
+// encoding/json writes, and strings that need escaping still go through it.
+func TestJSONCellsAsEncodingJSON(t *testing.T) {
+	cells := []any{int64(-12), int64(0), "plain-id_01", `quote " back \ slash`, "<b>&amp;", "Zürich", "tab\tnew\nline", nil, "12.50"}
+	tb := &Table{Name: "x", Columns: []Column{{"c", KindString}}}
+	for _, c := range cells {
+		tb.Rows = append(tb.Rows, []any{c})
+	}
+	got, err := tb.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	want.WriteString(`{"report":"x","columns":[{"name":"c","type":"string"}],"rows":[`)
+	for i, c := range cells {
+		if i > 0 {
+			want.WriteByte(',')
+		}
+		v, _ := json.Marshal(c)
+		want.WriteString(`{"c":` + string(v) + `}`)
+	}
+	want.WriteString(`],"totals":{}}`)
+	if string(got) != want.String() {
+		t.Errorf("got  %s\nwant %s", got, want.String())
 	}
 }

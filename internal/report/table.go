@@ -46,23 +46,38 @@ func (t *Table) MarshalJSON() ([]byte, error) {
 	}
 	b.Write(cols)
 	b.WriteString(`,"rows":[`)
+	keys := make([][]byte, len(t.Columns)) // `"name":`, once per column, not per cell
+	for j, c := range t.Columns {
+		k, _ := json.Marshal(c.Name)
+		keys[j] = append(k, ':')
+	}
+	var num []byte
 	for i, r := range t.Rows {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteByte('{')
-		for j, c := range t.Columns {
+		for j := range t.Columns {
 			if j > 0 {
 				b.WriteByte(',')
 			}
-			k, _ := json.Marshal(c.Name)
-			b.Write(k)
-			b.WriteByte(':')
-			v, err := json.Marshal(r[j])
+			b.Write(keys[j])
+			if v, ok := r[j].(int64); ok { // the common cells without reflection
+				num = strconv.AppendInt(num[:0], v, 10)
+				b.Write(num)
+				continue
+			}
+			if v, ok := r[j].(string); ok && plainJSON(v) {
+				b.WriteByte('"')
+				b.WriteString(v)
+				b.WriteByte('"')
+				continue
+			}
+			e, err := json.Marshal(r[j])
 			if err != nil {
 				return nil, err
 			}
-			b.Write(v)
+			b.Write(e)
 		}
 		b.WriteByte('}')
 	}
@@ -78,6 +93,18 @@ func (t *Table) MarshalJSON() ([]byte, error) {
 	b.Write(tb)
 	b.WriteByte('}')
 	return b.Bytes(), nil
+}
+
+// plainJSON reports whether s needs no escaping in a JSON string (as encoding/json writes it:
+// printable ASCII but the quote, backslash and the HTML characters).
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // CellText is a cell as CSV writes it.
