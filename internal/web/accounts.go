@@ -83,7 +83,7 @@ func (c *Console) loadAccount(ctx context.Context, id string) (*accountView, err
 		if v.Entries, _, err = tx.Ledger().Entries(ctx, id, store.Query{Limit: 50}); err != nil {
 			return err
 		}
-		if v.Sessions, err = lastN(ctx, tx.Sessions(), store.Query{Filter: map[string]string{"account_id": id}}, 50); err != nil {
+		if v.Sessions, err = lastN(ctx, tx.Sessions(), store.Query{Filter: map[string]string{"account_id": id}}, 50, "started_at"); err != nil {
 			return err
 		}
 		if v.Tokens, _, err = tx.IdTokens().List(ctx, store.Query{Filter: map[string]string{"account_id": id}, Limit: 100}); err != nil {
@@ -131,7 +131,7 @@ func (c *Console) doTopUp(w http.ResponseWriter, r *http.Request, ctx context.Co
 func (c *Console) tokensPage(w http.ResponseWriter, r *http.Request) {
 	var items []account.IdToken
 	err := c.app.Store.View(r.Context(), func(tx store.Tx) (err error) {
-		items, err = lastN(r.Context(), tx.IdTokens(), store.Query{Search: r.URL.Query().Get("q")}, 200)
+		items, err = lastN(r.Context(), tx.IdTokens(), store.Query{Search: r.URL.Query().Get("q")}, 200, "created_at")
 		return err
 	})
 	if err != nil {
@@ -144,7 +144,7 @@ func (c *Console) tokensPage(w http.ResponseWriter, r *http.Request) {
 func (c *Console) vehiclesPage(w http.ResponseWriter, r *http.Request) {
 	var items []account.Vehicle
 	err := c.app.Store.View(r.Context(), func(tx store.Tx) (err error) {
-		items, err = lastN(r.Context(), tx.Vehicles(), store.Query{Search: r.URL.Query().Get("q")}, 200)
+		items, err = lastN(r.Context(), tx.Vehicles(), store.Query{Search: r.URL.Query().Get("q")}, 200, "created_at")
 		return err
 	})
 	if err != nil {

@@ -28,7 +28,7 @@ func (c *Console) sessionsPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	err := c.app.Store.View(r.Context(), func(tx store.Tx) (err error) {
-		v.Items, err = lastN(r.Context(), tx.Sessions(), store.Query{Filter: f}, 100)
+		v.Items, err = lastN(r.Context(), tx.Sessions(), store.Query{Filter: f}, 100, "started_at")
 		return err
 	})
 	if err != nil {

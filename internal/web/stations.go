@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -17,16 +16,12 @@ import (
 )
 
 // lastN returns the newest n records matching q (ids sort by creation time), newest first.
-func lastN[T any](ctx context.Context, r store.Repo[T], q store.Query, n int) ([]T, error) {
-	var out []T
-	err := eachPage(ctx, r, q, func(v *T) {
-		out = append(out, *v)
-		if len(out) > n {
-			out = out[1:]
-		}
-	})
-	slices.Reverse(out)
-	return out, err
+func lastN[T any](ctx context.Context, r store.Repo[T], q store.Query, n int, newest string) ([]T, error) {
+	// One page, newest first, off the sort's index: paging through every record to keep the
+	// last n took 16 s for the sessions page over 1,000,000 sessions.
+	q.Sort, q.Limit, q.Cursor = "-"+newest, n, ""
+	items, _, err := r.List(ctx, q)
+	return items, err
 }
 
 type siteRow struct {
@@ -94,10 +89,10 @@ func (c *Console) loadStation(ctx context.Context, id string) (*stationView, err
 		if v.Active, _, err = tx.Sessions().List(ctx, store.Query{Filter: map[string]string{"station_id": id, "status": charging.Active}, Limit: 100}); err != nil {
 			return err
 		}
-		if v.Recent, err = lastN(ctx, tx.Sessions(), store.Query{Filter: map[string]string{"station_id": id}}, 10); err != nil {
+		if v.Recent, err = lastN(ctx, tx.Sessions(), store.Query{Filter: map[string]string{"station_id": id}}, 10, "started_at"); err != nil {
 			return err
 		}
-		v.Commands, err = lastN(ctx, tx.Commands(), store.Query{Filter: map[string]string{"station_id": id}}, 10)
+		v.Commands, err = lastN(ctx, tx.Commands(), store.Query{Filter: map[string]string{"station_id": id}}, 10, "created_at")
 		return err
 	})
 	if err != nil {
