@@ -34,7 +34,7 @@ func limitedServer(t *testing.T, l wsserver.RateLimit, maxMessage int64, ids ...
 	srv.SetRateLimit(l)
 	a.Commander = srv
 	hs := httptest.NewServer(srv)
-	t.Cleanup(func() { hs.Close(); srv.Close(); a.Close(); db.Close() })
+	t.Cleanup(func() { srv.Close(); hs.Close(); a.Close(); db.Close() }) // srv first: it waits for its handlers
 	now := time.Now().UTC()
 	err = db.InTx(ctx, func(tx store.Tx) error {
 		site := asset.Site{ID: "site_t", SiteFields: asset.SiteFields{Name: "T", TimeZone: "UTC"}, Status: asset.Active, CreatedAt: now, UpdatedAt: now}

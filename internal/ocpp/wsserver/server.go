@@ -86,6 +86,11 @@ func New(a *app.App, opts Options, protos ...Protocol) *Server {
 
 // ServeHTTP accepts a station. The identity is the last path segment, URL-decoded.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The handler itself counts too: once Accept has hijacked the connection, the HTTP
+	// server no longer waits for this goroutine, so Close does (the race detector caught a
+	// test's teardown running while a handler was still returning).
+	s.wg.Add(1)
+	defer s.wg.Done()
 	arrival := s.arrivals.Add(1)
 	id, err := identity(r)
 	if err != nil {

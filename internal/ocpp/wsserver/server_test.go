@@ -117,7 +117,7 @@ func TestIdleTimeout(t *testing.T) {
 	a := app.New(db, nil, nil)
 	srv := wsserver.New(a, wsserver.Options{IdleTimeout: 300 * time.Millisecond}, csms16.New(a))
 	hs := httptest.NewServer(srv)
-	t.Cleanup(func() { hs.Close(); srv.Close(); a.Close(); db.Close() })
+	t.Cleanup(func() { srv.Close(); hs.Close(); a.Close(); db.Close() }) // srv first: it waits for its handlers
 	now := time.Now().UTC()
 	err = db.InTx(ctx, func(tx store.Tx) error {
 		site := asset.Site{ID: "s", SiteFields: asset.SiteFields{Name: "S", TimeZone: "UTC"}, Status: asset.Active, CreatedAt: now, UpdatedAt: now}

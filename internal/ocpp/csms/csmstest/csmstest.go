@@ -50,7 +50,7 @@ func Start(t testing.TB, mk func(*app.App) wsserver.Protocol) *Harness {
 	srv := wsserver.New(a, wsserver.Options{CallTimeout: 5 * time.Second}, mk(a))
 	a.Commander = srv
 	hs := httptest.NewServer(srv)
-	t.Cleanup(func() { hs.Close(); srv.Close(); a.Close(); db.Close() })
+	t.Cleanup(func() { srv.Close(); hs.Close(); a.Close(); db.Close() }) // srv first: it waits for its handlers
 	now := time.Now().UTC()
 	err = db.InTx(ctx, func(tx store.Tx) error {
 		site := asset.Site{ID: "site_t", SiteFields: asset.SiteFields{Name: "T", TimeZone: "UTC"}, Status: asset.Active, CreatedAt: now, UpdatedAt: now}
