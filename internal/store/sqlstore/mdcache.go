@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"sort"
 	"sync"
 
@@ -225,7 +226,7 @@ func (r cachedRepo[T]) GetBy(ctx context.Context, field, value string) (*T, erro
 	if id, d, known := c.lookup(v, key); known && id != "" {
 		return r.decode(d)
 	}
-	if !contains(r.Filterable(), field) {
+	if !slices.Contains(r.Filterable(), field) {
 		return nil, errs.E(errs.Internal, "%s has no column %q", r.t.name, field)
 	}
 	id, d, err := r.load(ctx, field, value)
@@ -304,13 +305,4 @@ func (r cachedRepo[T]) Update(ctx context.Context, v *T) error {
 		return err
 	}
 	return r.repo.Update(ctx, v)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
