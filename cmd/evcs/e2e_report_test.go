@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -113,7 +114,41 @@ func TestReportsOverHTTPAndCLI(t *testing.T) {
 			t.Errorf("xlsx rows %v", rows)
 		}
 
+		// Purchaser groupings come in pages: a second purchaser's top-up makes two.
+		var u2 map[string]any
+		s.must(201, "POST", "/api/v1/users", map[string]any{"name": "Second", "email": "second@example.com", "role": "purchaser"}, &u2)
+		acc2 := u2["account_id"].(string)
+		req, _ := http.NewRequest("POST", s.Base+"/api/v1/accounts/"+acc2+"/topups", strings.NewReader(`{"amount":{"amount":"5.00","currency":"EUR"},"method":"counter"}`))
+		req.Header.Set("Authorization", "Bearer "+s.Token)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", "second-topup")
+		if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 201 {
+			t.Fatalf("second top-up: %v %v", res, err)
+		}
+		res, body = get("/api/v1/reports/topups?" + q + "&group_by=purchaser&limit=1")
+		var page struct {
+			Rows []map[string]any `json:"rows"`
+			Next string           `json:"next_cursor"`
+		}
+		link := res.Header.Get("Link")
+		if err := json.Unmarshal(body, &page); err != nil || res.StatusCode != 200 || len(page.Rows) != 1 || page.Next == "" ||
+			!strings.HasPrefix(link, "</api/v1/reports/topups?") || !strings.HasSuffix(link, `>; rel="next"`) || !strings.Contains(link, "cursor="+page.Next) {
+			t.Fatalf("first page %d %s %q", res.StatusCode, body, link)
+		}
+		seen := []any{page.Rows[0]["account_id"]}
+		res, body = get(strings.TrimSuffix(strings.TrimPrefix(link, "<"), `>; rel="next"`))
+		page.Next = ""
+		if err := json.Unmarshal(body, &page); err != nil || res.StatusCode != 200 || len(page.Rows) != 1 || page.Next != "" || res.Header.Get("Link") != "" {
+			t.Fatalf("second page %d %s %v", res.StatusCode, body, res.Header)
+		}
+		seen = append(seen, page.Rows[0]["account_id"])
+		if want := []any{min(acc, acc2), max(acc, acc2)}; fmt.Sprint(seen) != fmt.Sprint(want) {
+			t.Errorf("pages hold %v, want %v in id order", seen, want)
+		}
+
 		for param, path := range map[string]string{
+			"cursor":   "/api/v1/reports/energy?group_by=purchaser&cursor=nonsense",
+			"limit":    "/api/v1/reports/energy?group_by=purchaser&limit=10001",
 			"group_by": "/api/v1/reports/energy?group_by=fortnight",
 			"tz":       "/api/v1/reports/energy?tz=Nowhere/Town",
 			"to":       "/api/v1/reports/energy?from=2026-11-02&to=2026-11-01",

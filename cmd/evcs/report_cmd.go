@@ -33,6 +33,7 @@ func newReportCmd() *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.Name = args[0]
+			p.Limit = -1 // an export: every purchaser or vehicle, not a page
 			if !slices.Contains(report.Names, p.Name) {
 				return fmt.Errorf("no report %q (reports: %s)", p.Name, strings.Join(report.Names, ", "))
 			}

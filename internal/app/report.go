@@ -30,6 +30,7 @@ package app
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -130,7 +131,22 @@ func SessionFact(s *charging.Session, siteID string, exclMinor, inclMinor int64)
 // ReportParams are a report request as the API and CLI take it.
 type ReportParams struct {
 	Name, From, To, GroupBy, TZ, SiteID, StationID string
+	// Paging of purchaser and vehicle groupings (one row per purchaser, so up to one per
+	// session): Limit dimension values a page (0: DefaultReportPage, negative: all of them)
+	// after the one Cursor names (a Table's Next; "" for the first page). Other groupings are
+	// whole and ignore both.
+	Limit  int
+	Cursor string
 }
+
+// Report page sizes of purchaser and vehicle groupings, in dimension values.
+const (
+	DefaultReportPage = 1000
+	MaxReportPage     = 10_000
+)
+
+// pagedDims are the dimensions whose reports come in pages.
+var pagedDims = map[string]bool{report.Purchaser: true, report.Vehicle: true}
 
 // maxReportRows bounds a report's rows (utilisation and availability list every station in
 // every period, with or without use).
@@ -158,6 +174,17 @@ func (a *App) Report(ctx context.Context, p ReportParams) (*report.Table, error)
 	}
 	rb := &reportBuilder{g: g, r: r, ps: r.Periods(g.Period)}
 	q := store.ReportQuery{From: r.From, To: r.To, Periods: rb.ps, Dim: g.Dim, SiteID: p.SiteID, StationID: p.StationID}
+	if pagedDims[g.Dim] {
+		if err := rb.pageOf(p); err != nil {
+			return nil, err
+		}
+		if rb.limit > 0 {
+			// One value more than the page tells whether another page follows.
+			q.PageLimit, q.PageAfter, q.PageAfterSet = rb.limit+1, rb.after, rb.afterSet
+		}
+	} else if p.Cursor != "" {
+		return nil, errs.Field("cursor", "only purchaser and vehicle groupings come in pages")
+	}
 	var t *report.Table
 	err = a.Store.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -183,6 +210,7 @@ func (a *App) Report(ctx context.Context, p ReportParams) (*report.Table, error)
 		return nil, errs.Wrap("report "+p.Name, err)
 	}
 	t.Name = p.Name
+	t.Next = rb.next
 	return t, nil
 }
 
@@ -190,6 +218,67 @@ type reportBuilder struct {
 	g  report.Grouping
 	r  report.Range
 	ps *report.Periods
+	// Paging of purchaser and vehicle groupings (limit 0: whole).
+	limit    int
+	after    string
+	afterSet bool
+	next     string // the cursor of the next page, "" on the last
+}
+
+// pageOf reads the page of a purchaser or vehicle grouping from p.
+func (rb *reportBuilder) pageOf(p ReportParams) error {
+	switch {
+	case p.Limit == 0:
+		rb.limit = DefaultReportPage
+	case p.Limit < 0:
+		rb.limit = 0
+	case p.Limit > MaxReportPage:
+		return errs.Field("limit", "at most %d", MaxReportPage)
+	default:
+		rb.limit = p.Limit
+	}
+	if p.Cursor != "" {
+		v, err := base64.RawURLEncoding.DecodeString(p.Cursor)
+		if err != nil || len(v) == 0 || v[0] != 'd' {
+			return errs.Field("cursor", "not a cursor this report gave")
+		}
+		rb.after, rb.afterSet = string(v[1:]), true
+	}
+	return nil
+}
+
+// page keeps the groups of the page's dimension values (sorted groups stay sorted) and sets
+// the next page's cursor when values remain. Stores may page already (SessionSums does);
+// paging again changes nothing then.
+func (rb *reportBuilder) page(gs []*group) []*group {
+	if rb.limit <= 0 {
+		return gs
+	}
+	var vals []string
+	seen := map[string]bool{}
+	for _, g := range gs {
+		if (!rb.afterSet || g.dim > rb.after) && !seen[g.dim] {
+			seen[g.dim] = true
+			vals = append(vals, g.dim)
+		}
+	}
+	slices.Sort(vals)
+	if len(vals) > rb.limit {
+		last := vals[rb.limit-1]
+		rb.next = base64.RawURLEncoding.EncodeToString([]byte("d" + last))
+		vals = vals[:rb.limit]
+	}
+	keep := make(map[string]bool, len(vals))
+	for _, v := range vals {
+		keep[v] = true
+	}
+	out := gs[:0:0]
+	for _, g := range gs {
+		if keep[g.dim] {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 var dimColumn = map[string]string{report.Site: "site_id", report.Station: "station_id", report.Tariff: "tariff_id",
@@ -321,7 +410,7 @@ func (rb *reportBuilder) sessions(ctx context.Context, tx store.Tx, name string,
 	t := &report.Table{Columns: rb.keyCols(), Totals: map[string]any{}}
 	var tot [7]int64
 	curTot := map[string]*[3]int64{}
-	for _, g := range gs.sorted() {
+	for _, g := range rb.page(gs.sorted()) {
 		for i, v := range g.v {
 			tot[i] += v
 		}
@@ -386,7 +475,7 @@ func (rb *reportBuilder) topups(ctx context.Context, tx store.Tx, q store.Report
 	t := &report.Table{Columns: append(rb.keyCols(), col("currency", report.KindString), col("topups", report.KindInt), col("amount", report.KindDecimal))}
 	curTot := map[string]*[3]int64{}
 	var n int64
-	for _, g := range gs.sorted() {
+	for _, g := range rb.page(gs.sorted()) {
 		t.Rows = append(t.Rows, append(rb.keyCells(g), g.extra, g.v[0], money.FormatMinor(g.v[1], g.extra)))
 		c := curTot[g.extra]
 		if c == nil {
@@ -608,7 +697,7 @@ func (rb *reportBuilder) swaps(ctx context.Context, tx store.Tx, q store.ReportQ
 	}
 	t := &report.Table{Columns: append(rb.keyCols(), col("swaps", report.KindInt))}
 	var n int64
-	for _, g := range gs.sorted() {
+	for _, g := range rb.page(gs.sorted()) {
 		t.Rows = append(t.Rows, append(rb.keyCells(g), g.v[0]))
 		n += g.v[0]
 	}

@@ -234,6 +234,66 @@ func TestReportsMatchRawData(t *testing.T) {
 			}
 		}
 
+		// Purchaser groupings come in pages of purchasers, in id order; the pages together are
+		// the whole report, and each page's totals are its own rows'.
+		for _, groupBy := range []string{"week,purchaser", "purchaser", "vehicle"} {
+			whole, err := a.Report(admin, app.ReportParams{Name: report.Sessions, From: "2026-03-27", To: "2026-03-31", GroupBy: groupBy, TZ: "Europe/Amsterdam", Limit: -1})
+			must(err)
+			if whole.Next != "" {
+				t.Errorf("%s: a whole report has a next page", groupBy)
+			}
+			var paged [][]any
+			dims := map[string]bool{}
+			last, pages := "", 0
+			for cur := ""; ; pages++ {
+				pg, err := a.Report(admin, app.ReportParams{Name: report.Sessions, From: "2026-03-27", To: "2026-03-31", GroupBy: groupBy, TZ: "Europe/Amsterdam", Limit: 1, Cursor: cur})
+				must(err)
+				dimCol := len(pg.Columns) - 6 // the dimension precedes the 5 figures
+				var n int64
+				pageDims := map[string]bool{}
+				for _, r := range pg.Rows {
+					d := r[dimCol].(string)
+					pageDims[d] = true
+					if dims[d] || d <= last && pages > 0 {
+						t.Errorf("%s page %d: %s again or out of order", groupBy, pages, d)
+					}
+					n += r[dimCol+1].(int64)
+				}
+				for d := range pageDims {
+					dims[d], last = true, max(last, d)
+				}
+				if len(pageDims) != 1 || pg.Totals["sessions"] != n {
+					t.Errorf("%s page %d: purchasers %v, totals %v, want one and %d sessions", groupBy, pages, pageDims, pg.Totals, n)
+				}
+				paged = append(paged, pg.Rows...)
+				if pg.Next == "" {
+					break
+				}
+				cur = pg.Next
+			}
+			if pages+1 != len(dims) || len(paged) != len(whole.Rows) {
+				t.Errorf("%s: %d pages of %d rows, want a page per purchaser (%d) and %d rows", groupBy, pages+1, len(paged), len(dims), len(whole.Rows))
+			}
+			got, want := rowsBy(&report.Table{Rows: paged}, len(whole.Columns)-5), rowsBy(whole, len(whole.Columns)-5)
+			for k, w := range want {
+				if fmt.Sprint(got[k]) != fmt.Sprint(w) {
+					t.Errorf("%s %s: paged %v, whole %v", groupBy, k, got[k], w)
+				}
+			}
+		}
+		if len(accts) < 4 {
+			t.Fatal("fewer purchasers than the paging check needs")
+		}
+		for _, p := range []app.ReportParams{
+			{Name: report.Energy, GroupBy: "purchaser", Cursor: "not-a-cursor"},
+			{Name: report.Energy, GroupBy: "purchaser", Limit: app.MaxReportPage + 1},
+			{Name: report.Energy, GroupBy: "station", Cursor: "ZA"},
+		} {
+			if _, err := a.Report(admin, p); errs.KindOf(err) != errs.Invalid || errs.FieldOf(err) == "" {
+				t.Errorf("%+v: %v, want an invalid field", p, err)
+			}
+		}
+
 		// top-ups by purchaser over the range (the 23:30 local top-ups fall in the range's days).
 		wantTop := map[string][2]int64{}
 		must(s.View(ctx, func(tx store.Tx) error {

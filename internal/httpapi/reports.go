@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"net/url"
+	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -22,12 +24,15 @@ type ReportParams struct {
 	SiteID    string `query:"site_id" maxLength:"100"`
 	StationID string `query:"station_id" maxLength:"100"`
 	Format    string `query:"format" enum:"json,csv,xlsx" default:"json"`
+	Limit     int    `query:"limit" minimum:"1" maximum:"10000" doc:"purchaser and vehicle groupings: dimension values per page (default 1000)"`
+	Cursor    string `query:"cursor" maxLength:"600" doc:"purchaser and vehicle groupings: the page after the one whose next_cursor (or Link rel=next) this is"`
 }
 
 // reportOut is a report as JSON, CSV or XLSX: raw bytes with their media type.
 type reportOut struct {
 	ContentType        string `header:"Content-Type"`
 	ContentDisposition string `header:"Content-Disposition"`
+	Link               string `header:"Link"`
 	Body               []byte
 }
 
@@ -49,14 +54,16 @@ func registerReports(api huma.API, a *app.App) {
 	for _, name := range report.Names {
 		o := op(http.MethodGet, "/reports/"+name, "report-"+name, reportSummaries[name], account.RoleViewer, "Reports")
 		o.Description = "Groupings: periods hour, day, week (ISO, Monday), month in `tz`; dimensions " + dimsDoc(name) + ". " +
-			"Money amounts are decimal strings beside a currency column; energy is integer Wh."
+			"Money amounts are decimal strings beside a currency column; energy is integer Wh. " +
+			"Purchaser and vehicle groupings come in pages of `limit` values in id order: a JSON page has `next_cursor`, every format a `Link` header with rel=next, until the last page; totals are the page's."
 		o.Errors = append(o.Errors, http.StatusUnprocessableEntity)
 		o.Responses = map[string]*huma.Response{"200": {Description: "The report", Content: map[string]*huma.MediaType{
 			"application/json":         {Schema: &huma.Schema{Type: "object"}},
 			"text/csv":                 {Schema: &huma.Schema{Type: "string"}},
 			report.ContentType("xlsx"): {Schema: &huma.Schema{Type: "string", Format: "binary"}}}}}
 		huma.Register(api, o, func(ctx context.Context, in *ReportParams) (*reportOut, error) {
-			t, err := a.Report(ctx, app.ReportParams{Name: name, From: in.From, To: in.To, GroupBy: in.GroupBy, TZ: in.TZ, SiteID: in.SiteID, StationID: in.StationID})
+			t, err := a.Report(ctx, app.ReportParams{Name: name, From: in.From, To: in.To, GroupBy: in.GroupBy, TZ: in.TZ, SiteID: in.SiteID, StationID: in.StationID,
+				Limit: in.Limit, Cursor: in.Cursor})
 			if err != nil {
 				return nil, failQuery(err)
 			}
@@ -69,12 +76,30 @@ func registerReports(api huma.API, a *app.App) {
 				return nil, fail(err)
 			}
 			out := &reportOut{ContentType: report.ContentType(format), Body: b.Bytes()}
+			if t.Next != "" {
+				out.Link = `<` + nextReportURL(name, in, t.Next) + `>; rel="next"`
+			}
 			if format != "json" {
 				out.ContentDisposition = `attachment; filename="` + app.ReportFileName(name, in.From, in.To, format) + `"`
 			}
 			return out, nil
 		})
 	}
+}
+
+// nextReportURL is the path and query of a report's next page.
+func nextReportURL(name string, in *ReportParams, cursor string) string {
+	q := url.Values{}
+	for k, v := range map[string]string{"from": in.From, "to": in.To, "group_by": in.GroupBy, "tz": in.TZ, "site_id": in.SiteID,
+		"station_id": in.StationID, "format": in.Format, "cursor": cursor} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if in.Limit != 0 {
+		q.Set("limit", strconv.Itoa(in.Limit))
+	}
+	return Prefix + "/reports/" + name + "?" + q.Encode()
 }
 
 func dimsDoc(name string) string {

@@ -29,11 +29,15 @@ type Table struct {
 	Name    string
 	Columns []Column
 	Rows    [][]any
-	// Totals are the report's totals by column name (money totals per currency: see reports).
+	// Totals are the report's totals by column name (money totals per currency: see reports);
+	// of a paged report, the totals of its page.
 	Totals map[string]any
+	// Next is the cursor of the next page of a paged report, "" on the last page.
+	Next string
 }
 
-// MarshalJSON writes {"columns":[…],"rows":[{…}],"totals":{…}}, each row an object in column order.
+// MarshalJSON writes {"columns":[…],"rows":[{…}],"totals":{…}}, each row an object in column
+// order, and "next_cursor" when another page follows.
 func (t *Table) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(`{"report":`)
@@ -91,6 +95,11 @@ func (t *Table) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	b.Write(tb)
+	if t.Next != "" {
+		b.WriteString(`,"next_cursor":`)
+		nb, _ := json.Marshal(t.Next)
+		b.Write(nb)
+	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
 }

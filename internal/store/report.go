@@ -29,6 +29,13 @@ type ReportQuery struct {
 	// (Key) and dimension value its energy, where whole days may be stood for by their
 	// highest hour only. The highest of them per period is the period's peak.
 	Buckets bool
+	// Page, for the purchaser and vehicle dimensions (each value a row, so up to one per
+	// session): only the first PageLimit dimension values in order, after PageAfter when
+	// PageAfterSet. PageLimit 0 reads every value. A store may ignore it (the caller pages
+	// again); SessionSums pages in SQL, walking an index by dimension value.
+	PageLimit    int
+	PageAfter    string
+	PageAfterSet bool
 }
 
 // SessionAgg sums session facts of one key, dimension value and currency.

@@ -87,6 +87,7 @@ func (c *Console) reportDownload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := reportParams(q)
+	p.Limit = -1 // the whole report: every purchaser or vehicle, not a page
 	t, err := c.app.Report(r.Context(), p)
 	if err != nil {
 		c.fail(w, r, err)

@@ -247,7 +247,7 @@ func (r reports) SessionSums(ctx context.Context, q store.ReportQuery) ([]store.
 		key := keyExpr("bucket", q.Periods, &args)
 		sqlq = "SELECT " + key + ", " + dimExpr("", q.Dim) + ", currency, COUNT(*), CAST(SUM(energy_wh) AS BIGINT), CAST(SUM(exported_wh) AS BIGINT), " +
 			"CAST(SUM(revenue_excl_minor) AS BIGINT), CAST(SUM(revenue_incl_minor) AS BIGINT), CAST(SUM(duration_s) AS BIGINT), CAST(SUM(power_w) AS BIGINT) FROM report_sessions" +
-			where(q, &args) + " GROUP BY 1, 2, 3"
+			where(q, &args) + pageFilter(q, &args) + " GROUP BY 1, 2, 3"
 	} else {
 		lvl := level(q)
 		key := keyExpr("kb", q.Periods, &args)
@@ -266,6 +266,24 @@ func (r reports) SessionSums(ctx context.Context, q store.ReportQuery) ([]store.
 		return err
 	})
 	return out, err
+}
+
+// pageFilter limits a purchaser or vehicle report on report_sessions to a page of dimension
+// values: the first q.PageLimit after q.PageAfter, found by walking the index on
+// (dimension, bucket) in order, so a page costs its own rows, not the range's
+// (migration 00018).
+func pageFilter(q store.ReportQuery, args *[]any) string {
+	col, ok := dimCols[q.Dim]
+	if q.PageLimit <= 0 || !ok {
+		return ""
+	}
+	sub := " AND " + col + " IN (SELECT " + col + " FROM report_sessions" + where(q, args)
+	if q.PageAfterSet {
+		sub += " AND " + col + " > ?"
+		*args = append(*args, q.PageAfter)
+	}
+	*args = append(*args, q.PageLimit)
+	return sub + " GROUP BY " + col + " ORDER BY " + col + " LIMIT ?)"
 }
 
 func (r reports) HourSums(ctx context.Context, q store.ReportQuery) ([]store.HourAgg, error) {
