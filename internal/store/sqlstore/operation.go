@@ -1,7 +1,9 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,23 +33,76 @@ var (
 func (t *tx) Events() store.Repo[charging.StationEvent] { return bind(t, stationEvents) }
 func (t *tx) Commands() store.Repo[charging.Command]    { return bind(t, commands) }
 
-// AddReadings inserts readings in multi-row statements.
+// AddReadings stores readings. They are written at the end of the transaction (or before the
+// transaction next reads readings), with those of every other message of a batch, in a few
+// multi-row statements: a batch of meter values costs a statement, not one per message.
 func (t *tx) AddReadings(ctx context.Context, rs []charging.Reading) error {
-	const cols = 10
-	const perStmt = 80 // stays under SQLite's and PostgreSQL's parameter limits
-	for len(rs) > 0 {
-		n := min(len(rs), perStmt)
-		var b strings.Builder
-		b.WriteString("INSERT INTO meter_readings (session_id, station_id, evse_no, at, measurand, phase, location, context, unit, value_milli) VALUES ")
-		args := make([]any, 0, n*cols)
-		for i, r := range rs[:n] {
-			if i > 0 {
+	t.pendReadings = append(t.pendReadings, rs...)
+	return nil
+}
+
+// AddStatus records a status report in the history and as the live status, at the end of the
+// transaction (or before it next reads either) like AddReadings.
+func (t *tx) AddStatus(ctx context.Context, c charging.StatusChange) error {
+	t.pendStatus = append(t.pendStatus, c)
+	return nil
+}
+
+// flushOps writes the readings and status reports the transaction holds back.
+func (t *tx) flushOps(ctx context.Context) error {
+	if len(t.pendReadings) > 0 {
+		rs := t.pendReadings
+		t.pendReadings = nil
+		if err := t.writeReadings(ctx, rs); err != nil {
+			return err
+		}
+	}
+	if len(t.pendStatus) > 0 {
+		cs := t.pendStatus
+		t.pendStatus = nil
+		if err := t.writeStatus(ctx, cs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rowsPerStmt bounds the rows of a multi-row statement: it stays under SQLite's and
+// PostgreSQL's parameter limits and keeps the statement texts (each prepared once) few.
+const rowsPerStmt = 80
+
+// valuesSQL is "INSERT … VALUES (?, …), (?, …)" with n rows of cols placeholders.
+func valuesSQL(head string, n, cols int) string {
+	var b strings.Builder
+	b.Grow(len(head) + n*(3*cols+2))
+	b.WriteString(head)
+	b.WriteString(" VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for j := range cols {
+			if j > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			b.WriteByte('?')
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+func (t *tx) writeReadings(ctx context.Context, rs []charging.Reading) error {
+	const cols = 10
+	for len(rs) > 0 {
+		n := min(len(rs), rowsPerStmt)
+		args := make([]any, 0, n*cols)
+		for _, r := range rs[:n] {
 			args = append(args, r.SessionID, r.StationID, r.EVSENo, micros(r.At), r.Measurand, r.Phase, r.Location, r.Context, r.Unit, r.Milli)
 		}
-		if _, err := t.q.ExecContext(ctx, t.db.rebind(b.String()), args...); err != nil {
+		q := valuesSQL("INSERT INTO meter_readings (session_id, station_id, evse_no, at, measurand, phase, location, context, unit, value_milli)", n, cols)
+		if _, err := t.q.ExecContext(ctx, t.db.rebind(q), args...); err != nil {
 			return t.db.mapErr("add readings", err)
 		}
 		rs = rs[n:]
@@ -55,8 +110,64 @@ func (t *tx) AddReadings(ctx context.Context, rs []charging.Reading) error {
 	return nil
 }
 
+// writeStatus appends status reports to the history and moves each connector's live status to
+// its latest report. A late report (queued offline) never overwrites a newer live status: of
+// a connector's reports the last of the latest is upserted, as applying them one by one would
+// leave it.
+func (t *tx) writeStatus(ctx context.Context, cs []charging.StatusChange) error {
+	const cols = 8
+	const head = "(station_id, evse_no, connector_no, status, error_code, info, vendor_error_code, at)"
+	args := func(cs []charging.StatusChange) []any {
+		out := make([]any, 0, len(cs)*cols)
+		for _, c := range cs {
+			out = append(out, c.StationID, c.EVSENo, c.ConnectorNo, c.Status, c.ErrorCode, c.Info, c.VendorErrorCode, micros(c.At))
+		}
+		return out
+	}
+	for rest := cs; len(rest) > 0; {
+		n := min(len(rest), rowsPerStmt)
+		if _, err := t.q.ExecContext(ctx, t.db.rebind(valuesSQL("INSERT INTO status_changes "+head, n, cols)), args(rest[:n])...); err != nil {
+			return t.db.mapErr("add status", err)
+		}
+		rest = rest[n:]
+	}
+	type key struct {
+		station   string
+		evse, con int
+	}
+	latest := map[key]int{}
+	for i, c := range cs {
+		k := key{c.StationID, c.EVSENo, c.ConnectorNo}
+		if j, ok := latest[k]; !ok || !c.At.Before(cs[j].At) {
+			latest[k] = i
+		}
+	}
+	live := make([]charging.StatusChange, 0, len(latest))
+	for _, i := range latest {
+		live = append(live, cs[i])
+	}
+	// Key order: concurrent PostgreSQL batches take the rows' locks in one order.
+	slices.SortFunc(live, func(a, b charging.StatusChange) int {
+		return cmp.Or(strings.Compare(a.StationID, b.StationID), cmp.Compare(a.EVSENo, b.EVSENo), cmp.Compare(a.ConnectorNo, b.ConnectorNo))
+	})
+	for len(live) > 0 {
+		n := min(len(live), rowsPerStmt)
+		q := valuesSQL("INSERT INTO connector_status "+head, n, cols) + ` ON CONFLICT (station_id, evse_no, connector_no) DO UPDATE SET
+			status = excluded.status, error_code = excluded.error_code, info = excluded.info, vendor_error_code = excluded.vendor_error_code,
+			at = excluded.at WHERE excluded.at >= connector_status.at`
+		if _, err := t.q.ExecContext(ctx, t.db.rebind(q), args(live[:n])...); err != nil {
+			return t.db.mapErr("add status", err)
+		}
+		live = live[n:]
+	}
+	return nil
+}
+
 // Readings returns a session's readings in time order.
 func (t *tx) Readings(ctx context.Context, sessionID string) ([]charging.Reading, error) {
+	if err := t.flushOps(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := t.q.QueryContext(ctx, t.db.rebind("SELECT station_id, evse_no, at, measurand, phase, location, context, unit, value_milli FROM meter_readings WHERE session_id = ? ORDER BY at"), sessionID)
 	if err != nil {
 		return nil, t.db.mapErr("readings", err)
@@ -75,23 +186,11 @@ func (t *tx) Readings(ctx context.Context, sessionID string) ([]charging.Reading
 	return out, t.db.mapErr("readings", rows.Err())
 }
 
-// AddStatus records a status report in the history and as the live status.
-func (t *tx) AddStatus(ctx context.Context, c charging.StatusChange) error {
-	args := []any{c.StationID, c.EVSENo, c.ConnectorNo, c.Status, c.ErrorCode, c.Info, c.VendorErrorCode, micros(c.At)}
-	if _, err := t.q.ExecContext(ctx, t.db.rebind("INSERT INTO status_changes (station_id, evse_no, connector_no, status, error_code, info, vendor_error_code, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"), args...); err != nil {
-		return t.db.mapErr("add status", err)
-	}
-	// A late report (queued offline) never overwrites a newer live status.
-	_, err := t.q.ExecContext(ctx, t.db.rebind(`INSERT INTO connector_status (station_id, evse_no, connector_no, status, error_code, info, vendor_error_code, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (station_id, evse_no, connector_no) DO UPDATE SET status = excluded.status, error_code = excluded.error_code,
-		info = excluded.info, vendor_error_code = excluded.vendor_error_code, at = excluded.at
-		WHERE excluded.at >= connector_status.at`), args...)
-	return t.db.mapErr("add status", err)
-}
-
 // LiveStatus returns the latest status of each connector of a station ("" = all stations).
 func (t *tx) LiveStatus(ctx context.Context, stationID string) ([]charging.StatusChange, error) {
+	if err := t.flushOps(ctx); err != nil {
+		return nil, err
+	}
 	q := "SELECT station_id, evse_no, connector_no, status, error_code, info, vendor_error_code, at FROM connector_status"
 	var args []any
 	if stationID != "" {

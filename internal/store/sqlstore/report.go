@@ -341,6 +341,9 @@ func (r reports) TopUpSums(ctx context.Context, q store.ReportQuery) ([]store.To
 var DownStatuses = []string{"Faulted", "Unavailable"}
 
 func (r reports) Downtimes(ctx context.Context, q store.ReportQuery) ([]store.Downtime, error) {
+	if err := r.t.flushOps(ctx); err != nil {
+		return nil, err
+	}
 	// Down reports are rare, so every one before the range's end is read through
 	// status_changes_status and the next report of the same connector looked up by
 	// status_changes_station; those that ended before the range are dropped here.

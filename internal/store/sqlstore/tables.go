@@ -8,6 +8,7 @@ import (
 	"github.com/evcs/evcs/internal/account"
 	"github.com/evcs/evcs/internal/asset"
 	"github.com/evcs/evcs/internal/audit"
+	"github.com/evcs/evcs/internal/charging"
 	"github.com/evcs/evcs/internal/store"
 )
 
@@ -94,6 +95,13 @@ type tx struct {
 	locked map[string]int64
 	// roll sums the report rollups of everything this transaction ended; flush writes it.
 	roll *Rollup
+	// Readings and status reports held back to be written together (operation.go).
+	pendReadings []charging.Reading
+	pendStatus   []charging.StatusChange
+	// writer: a write transaction; touched: the sessions it read or wrote by station and
+	// transaction, as it leaves them, for the active-session cache (SQLite; sessions.go).
+	writer  bool
+	touched map[string]*charging.Session
 }
 
 // rollup is the transaction's pending rollup.
@@ -104,12 +112,16 @@ func (t *tx) rollup() *Rollup {
 	return t.roll
 }
 
-// flush writes what the transaction deferred to its end: the report rollups, once for the
-// whole transaction (a batch of many sessions) with every table's rows in key order. Rollup
+// flush writes what the transaction deferred to its end: readings and status reports, then the
+// report rollups, once for the whole transaction (a batch of many sessions) with every
+// table's rows in key order. Rollup
 // rows are shared by every writer (a site's hour, a day), so all transactions taking them last
 // and in one order keeps PostgreSQL's concurrent batches from deadlocking on them, as they did
 // when each session upserted its own rows mid-transaction.
 func (t *tx) flush(ctx context.Context) error {
+	if err := t.flushOps(ctx); err != nil {
+		return err
+	}
 	if t.roll == nil {
 		return nil
 	}

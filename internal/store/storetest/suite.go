@@ -220,6 +220,124 @@ func runOperation(t *testing.T, s store.Store) {
 			t.Fatalf("live = %+v", live)
 		}
 	})
+	t.Run("a session read by transaction is what was committed last", func(t *testing.T) {
+		// SQLite serves active sessions from a cache: it must hold exactly what committed.
+		ses := charging.Session{ID: "ses_c", StationID: "CP-S", EVSENo: 1, TxRef: "tx-c", Kind: charging.KindCharge, Status: charging.Active, StartedAt: now, UpdatedAt: now}
+		mustTx(t, s, func(tx store.Tx) error { return tx.Sessions().Create(ctx, &ses) })
+		update := func(fail bool, f func(*charging.Session)) error {
+			return s.InTx(ctx, func(tx store.Tx) error {
+				v, err := tx.SessionByTx(ctx, "CP-S", "tx-c")
+				if err != nil {
+					return err
+				}
+				f(v)
+				if err := tx.Sessions().Update(ctx, v); err != nil {
+					return err
+				}
+				if fail {
+					return errors.New("rolled back")
+				}
+				return nil
+			})
+		}
+		read := func() *charging.Session {
+			var v *charging.Session
+			mustTx(t, s, func(tx store.Tx) (err error) { v, err = tx.SessionByTx(ctx, "CP-S", "tx-c"); return })
+			return v
+		}
+		if err := update(false, func(v *charging.Session) { v.EnergyWh = 100 }); err != nil {
+			t.Fatal(err)
+		}
+		if err := update(true, func(v *charging.Session) { v.EnergyWh = 999 }); err == nil {
+			t.Fatal("the failed transaction committed")
+		}
+		v := read()
+		if v.EnergyWh != 100 {
+			t.Fatalf("energy %d after a rolled-back update, want 100", v.EnergyWh)
+		}
+		v.EnergyWh = 555 // a caller's change, never stored
+		if v := read(); v.EnergyWh != 100 {
+			t.Fatalf("energy %d: a caller's copy changed the stored session", v.EnergyWh)
+		}
+		stop := now.Add(time.Hour)
+		if err := update(false, func(v *charging.Session) { v.Status, v.StoppedAt, v.EnergyWh = charging.Completed, &stop, 150 }); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []*charging.Session{read(), func() (v *charging.Session) {
+			mustView(t, s, func(tx store.Tx) (err error) { v, err = tx.SessionByTx(ctx, "CP-S", "tx-c"); return })
+			return
+		}()} {
+			if v.Status != charging.Completed || v.EnergyWh != 150 || v.StoppedAt == nil {
+				t.Fatalf("ended session read back as %+v", v)
+			}
+		}
+	})
+	t.Run("held-back readings and status are read back in their transaction", func(t *testing.T) {
+		// Readings and status reports are written at the end of a transaction; the
+		// transaction itself still reads them, and a rolled-back one writes none.
+		r := charging.Reading{SessionID: "ses_1", StationID: "CP-S", EVSENo: 1, At: now.Add(time.Hour), Measurand: charging.EnergyImport, Unit: "Wh", Milli: 999}
+		mustTx(t, s, func(tx store.Tx) error {
+			before, err := tx.Readings(ctx, "ses_1")
+			if err != nil {
+				return err
+			}
+			if err := tx.AddReadings(ctx, []charging.Reading{r}); err != nil {
+				return err
+			}
+			after, err := tx.Readings(ctx, "ses_1")
+			if err != nil {
+				return err
+			}
+			if len(after) != len(before)+1 || after[len(after)-1].Milli != 999 {
+				t.Errorf("readings in the transaction: %d then %d", len(before), len(after))
+			}
+			// Two reports of one connector at one time: the later call is the live status,
+			// as when each is applied on its own; another connector keeps its own.
+			for _, c := range []charging.StatusChange{
+				{StationID: "CP-S", EVSENo: 1, ConnectorNo: 1, Status: "SuspendedEV", At: now.Add(2 * time.Minute)},
+				{StationID: "CP-S", EVSENo: 2, ConnectorNo: 1, Status: "Faulted", At: now.Add(time.Minute)},
+				{StationID: "CP-S", EVSENo: 1, ConnectorNo: 1, Status: "SuspendedEVSE", At: now.Add(2 * time.Minute)},
+			} {
+				if err := tx.AddStatus(ctx, c); err != nil {
+					return err
+				}
+			}
+			live, err := tx.LiveStatus(ctx, "CP-S")
+			if err != nil {
+				return err
+			}
+			if len(live) != 2 || live[0].Status != "SuspendedEVSE" || live[1].Status != "Faulted" {
+				t.Errorf("live status in the transaction: %+v", live)
+			}
+			return nil
+		})
+		boom := errors.New("boom")
+		if err := s.InTx(ctx, func(tx store.Tx) error {
+			_ = tx.AddReadings(ctx, []charging.Reading{r})
+			_ = tx.AddStatus(ctx, charging.StatusChange{StationID: "CP-S", EVSENo: 1, ConnectorNo: 1, Status: "Finishing", At: now.Add(time.Hour)})
+			return boom
+		}); !errors.Is(err, boom) {
+			t.Fatalf("rolled back: %v", err)
+		}
+		var got []charging.Reading
+		var live []charging.StatusChange
+		mustView(t, s, func(tx store.Tx) (err error) {
+			if got, err = tx.Readings(ctx, "ses_1"); err != nil {
+				return err
+			}
+			live, err = tx.LiveStatus(ctx, "CP-S")
+			return err
+		})
+		n := 0
+		for _, g := range got {
+			if g.Milli == 999 {
+				n++
+			}
+		}
+		if n != 1 || len(live) != 2 || live[0].Status != "SuspendedEVSE" {
+			t.Fatalf("after the rollback: %d readings of 999, live %+v", n, live)
+		}
+	})
 	t.Run("1.6 transaction numbers are unique", func(t *testing.T) {
 		seen := map[int64]bool{}
 		for i := 0; i < 5; i++ {
