@@ -5,6 +5,7 @@ package charging
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -148,4 +149,26 @@ type Command struct {
 	Status    string          `json:"status"`
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+// Clone returns a deep copy of s: nothing it points to is shared.
+func (s *Session) Clone() *Session {
+	c := *s
+	c.SeqSeen = slices.Clone(s.SeqSeen)
+	c.Extra = slices.Clone(s.Extra)
+	c.StoppedAt = clonePtr(s.StoppedAt)
+	c.MeterStop = clonePtr(s.MeterStop)
+	c.SoCStart = clonePtr(s.SoCStart)
+	c.SoC = clonePtr(s.SoC)
+	c.ReservationID = clonePtr(s.ReservationID)
+	c.CostMinor = clonePtr(s.CostMinor)
+	return &c
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 
+	"github.com/evcs/evcs/internal/charging"
 	"github.com/evcs/evcs/internal/errs"
 	"github.com/evcs/evcs/internal/store"
 )
@@ -48,6 +49,8 @@ type DB struct {
 	// Prepared statements of the writer and reader pools (SQLite only; nil otherwise).
 	wStmts, rStmts *stmtCache
 	md             mdCache // master data read on the hot path (see mdcache.go)
+	// Active sessions by station and transaction (SQLite only; nil otherwise: see sessions.go).
+	active *activeSessions
 }
 
 // New wraps open pools. w serves InTx, r serves View.
@@ -59,6 +62,7 @@ func New(w, r *sql.DB, d Dialect) *DB {
 		if r != w {
 			db.rStmts = newStmtCache(r, maxStmts)
 		}
+		db.active = &activeSessions{m: map[string]*charging.Session{}}
 	}
 	return db
 }
@@ -134,6 +138,7 @@ func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(store.Tx) error) (err error) {
+	var t *tx
 	sqlTx, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly && db.d.Name == "postgres"})
 	if err != nil {
 		return errs.Wrap("begin", err)
@@ -147,8 +152,18 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(stor
 			_ = sqlTx.Rollback()
 			return
 		}
+		if t != nil && t.touched != nil {
+			// Hold the session cache while committing: the next write transaction may
+			// start as soon as the connection is free, and must find this one's sessions.
+			db.active.mu.Lock()
+			defer db.active.mu.Unlock()
+		}
 		if cerr := sqlTx.Commit(); cerr != nil {
 			err = errs.Wrap("commit", cerr)
+			return
+		}
+		if t != nil && t.touched != nil {
+			db.active.putLocked(t.touched)
 		}
 	}()
 	var q querier = sqlTx
@@ -156,7 +171,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(stor
 		q = cachedTx{tx: sqlTx, c: c}
 	}
 	txCount.Add(1)
-	t := &tx{db: db, q: counted{q}}
+	t = &tx{db: db, q: counted{q}, writer: !readOnly && pool == db.w}
 	if err := fn(t); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"strings"
+	"sync"
 
 	"github.com/evcs/evcs/internal/charging"
 	"github.com/evcs/evcs/internal/errs"
@@ -67,6 +68,7 @@ func (r sessionRepo) Create(ctx context.Context, v *charging.Session) error {
 	err := r.repo.Create(ctx, v)
 	if err == nil {
 		r.remember(v)
+		r.tx.touch(v)
 	}
 	return err
 }
@@ -78,6 +80,7 @@ func (r sessionRepo) Update(ctx context.Context, v *charging.Session) error {
 			return err
 		}
 		r.remember(v)
+		r.tx.touch(v)
 		return nil
 	}
 	raw, err := json.Marshal(v)
@@ -110,12 +113,18 @@ func (r sessionRepo) Update(ctx context.Context, v *charging.Session) error {
 		return errs.E(errs.NotFound, "session %q not found", v.ID)
 	}
 	r.tx.sessions[v.ID] = sessionCols{status: v.Status, vals: vals}
+	r.tx.touch(v)
 	return nil
 }
 
-// SessionByTx finds a station's session by its OCPP transaction id.
+// SessionByTx finds a station's session by its OCPP transaction id: every meter value and
+// transaction event does, so on SQLite an active one comes from the active-session cache.
 func (t *tx) SessionByTx(ctx context.Context, stationID, txRef string) (*charging.Session, error) {
 	r := t.Sessions().(sessionRepo)
+	if v := t.cachedSession(stationID, txRef); v != nil {
+		r.remember(v)
+		return v, nil
+	}
 	v, err := r.scan(t.q.QueryRowContext(ctx, t.db.rebind("SELECT data FROM sessions WHERE station_id = ? AND tx_ref = ?"), stationID, txRef))
 	if err == sql.ErrNoRows {
 		return nil, errs.E(errs.NotFound, "no transaction %s at %s", txRef, stationID)
@@ -124,5 +133,75 @@ func (t *tx) SessionByTx(ctx context.Context, stationID, txRef string) (*chargin
 		return nil, t.db.mapErr("get session", err)
 	}
 	r.remember(v)
+	t.touch(v)
 	return v, nil
+}
+
+// activeSessions caches active sessions by station and transaction id for SQLite, where this
+// process is the only writer (the node lock keeps a second serve off the file, and the
+// CLI's commands never write sessions). Only write transactions, which SQLite runs one at a
+// time, use it: a transaction reads the cache, and the commit moves every session the
+// transaction read or wrote into it (an ended one out), under the cache's lock, so the next
+// write transaction finds them. Readers go to the database. A cached session is never handed
+// out: a transaction gets its own copy.
+type activeSessions struct {
+	mu sync.Mutex
+	m  map[string]*charging.Session
+}
+
+// maxActiveSessions bounds the cache; beyond it an arbitrary session is dropped (and read
+// from the database again when needed).
+const maxActiveSessions = 200_000
+
+func sessionKey(stationID, txRef string) string { return stationID + "\x00" + txRef }
+
+// touch records the state a write transaction leaves a session in, for the cache.
+func (t *tx) touch(v *charging.Session) {
+	if t.db.active == nil || !t.writer {
+		return
+	}
+	if t.touched == nil {
+		t.touched = make(map[string]*charging.Session)
+	}
+	t.touched[sessionKey(v.StationID, v.TxRef)] = v.Clone()
+}
+
+// cachedSession is a copy of the session this write transaction last left, or of the cached
+// one; nil when neither has it.
+func (t *tx) cachedSession(stationID, txRef string) *charging.Session {
+	if t.db.active == nil || !t.writer {
+		return nil
+	}
+	k := sessionKey(stationID, txRef)
+	if v, ok := t.touched[k]; ok {
+		if v.Status != charging.Active {
+			return nil // ended in this transaction: read it as stored
+		}
+		return v.Clone()
+	}
+	c := t.db.active
+	c.mu.Lock()
+	v := c.m[k]
+	c.mu.Unlock()
+	if v == nil {
+		return nil
+	}
+	return v.Clone()
+}
+
+// putLocked moves a committed transaction's sessions into the cache; c.mu is held.
+func (c *activeSessions) putLocked(touched map[string]*charging.Session) {
+	for k, v := range touched {
+		if v.Status != charging.Active {
+			delete(c.m, k)
+			continue
+		}
+		if _, ok := c.m[k]; !ok && len(c.m) >= maxActiveSessions {
+			for old := range c.m {
+				delete(c.m, old)
+				break
+			}
+		}
+		c.m[k] = v
+	}
 }
