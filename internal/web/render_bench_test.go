@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,24 +23,25 @@ import (
 	"github.com/evcs/evcs/internal/store/opendb"
 )
 
-// TestConsoleRenderSpeed measures the server time of console pages (dashboard, sessions list,
-// a station, an account, a purchaser's own page, the reports page) over a seeded store: each
-// page rendered into an httptest recorder, p50 and p95 of 20 renders after a warm-up. It runs
-// only when EVCS_BENCH_DB names a store made by `evcs seed --scale`, e.g.
+// BenchmarkConsoleRender measures the server time of console pages (dashboard, sessions list,
+// a station, an account, a purchaser's own page, the reports page) over a seeded store: one
+// sub-benchmark per page, each render into an httptest recorder timed after one warm-up render.
+// It runs only when EVCS_BENCH_DB names a store made by `evcs seed --scale`, e.g.
 //
-//	EVCS_BENCH_DB=sqlite:/tmp/evcs-scale.db go test ./internal/web -run TestConsoleRenderSpeed -v
+//	EVCS_BENCH_DB=sqlite:/tmp/evcs-scale.db go test ./internal/web -run '^$' -bench BenchmarkConsoleRender -benchtime 20x
 //
-// It adds one admin user (bench-admin@seed.example) to the store if missing. A page over
-// 100 ms p95 fails the test when EVCS_BENCH_STRICT is set.
-func TestConsoleRenderSpeed(t *testing.T) {
+// It adds one admin user (bench-admin@seed.example) to the store if missing. Each sub-benchmark
+// reports p50-ms, p95-ms and bytes (the page's size); the target, every page under 100 ms of
+// server time, is read off p95-ms.
+func BenchmarkConsoleRender(b *testing.B) {
 	dsn := os.Getenv("EVCS_BENCH_DB")
 	if dsn == "" {
-		t.Skip("EVCS_BENCH_DB not set")
+		b.Skip("EVCS_BENCH_DB not set")
 	}
 	ctx := context.Background()
 	s, err := opendb.Open(ctx, dsn)
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
 	defer s.Close()
 	a := app.New(s, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -63,10 +65,10 @@ func TestConsoleRenderSpeed(t *testing.T) {
 			return err
 		})
 		if err != nil {
-			t.Fatal(err)
+			b.Fatal(err)
 		}
 	} else {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
 	var buyer *account.User
 	var station string
@@ -93,11 +95,10 @@ func TestConsoleRenderSpeed(t *testing.T) {
 		return nil
 	})
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
 	staff := c.sessions.create(admin, a.Clock.Now())
 	own := c.sessions.create(buyer, a.Clock.Now())
-	fmt.Printf("%-40s %9s %9s %9s\n", "page ("+s.Dialect()+")", "p50 ms", "p95 ms", "bytes")
 	for _, p := range []struct {
 		name, path string
 		as         *session
@@ -113,32 +114,45 @@ func TestConsoleRenderSpeed(t *testing.T) {
 		if oldSeed && p.as == own {
 			continue
 		}
-		var ds []time.Duration
-		size := 0
-		for i := range 21 {
-			req := httptest.NewRequest(http.MethodGet, p.path, nil)
-			req.AddCookie(&http.Cookie{Name: sessionCookie, Value: p.as.ID})
-			rec := httptest.NewRecorder()
-			t0 := time.Now()
-			r.ServeHTTP(rec, req)
-			d := time.Since(t0)
-			if rec.Code != http.StatusOK {
-				t.Fatalf("%s: %d %.500s", p.path, rec.Code, rec.Body.String())
-			}
-			size = rec.Body.Len()
-			if i > 0 {
+		b.Run(benchName.Replace(p.name), func(b *testing.B) {
+			size, _ := renderPage(b, r, p.path, p.as) // warms caches; not timed
+			var ds []time.Duration
+			for b.Loop() {
+				n, d := renderPage(b, r, p.path, p.as)
+				size = n
 				ds = append(ds, d)
 			}
-		}
-		slices.Sort(ds)
-		p95 := ds[(len(ds)*95+99)/100-1]
-		fmt.Printf("%-40s %9.1f %9.1f %9d\n", p.name, float64(ds[len(ds)/2])/1e6, float64(p95)/1e6, size)
-		if p95 > 100*time.Millisecond {
-			if os.Getenv("EVCS_BENCH_STRICT") != "" {
-				t.Errorf("%s: p95 %.1f ms over 100 ms", p.name, float64(p95)/1e6)
-			} else {
-				t.Logf("%s: p95 %.1f ms over 100 ms", p.name, float64(p95)/1e6)
-			}
-		}
+			latencyMetrics(b, ds, size)
+		})
 	}
 }
+
+// renderPage serves GET path as the user of session as into a recorder, failing b unless it
+// answers 200. It returns the page's size and the time ServeHTTP took.
+func renderPage(b *testing.B, r http.Handler, path string, as *session) (int, time.Duration) {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: as.ID})
+	rec := httptest.NewRecorder()
+	t0 := time.Now()
+	r.ServeHTTP(rec, req)
+	d := time.Since(t0)
+	if rec.Code != http.StatusOK {
+		b.Fatalf("%s: %d %.500s", path, rec.Code, rec.Body.String())
+	}
+	return rec.Body.Len(), d
+}
+
+// latencyMetrics reports the p50 and p95 of ds in milliseconds (p50-ms, p95-ms) and size, the
+// bytes of one page (bytes). It sorts ds.
+func latencyMetrics(b *testing.B, ds []time.Duration, size int) {
+	b.ReportMetric(float64(size), "bytes")
+	if len(ds) == 0 {
+		return
+	}
+	slices.Sort(ds)
+	b.ReportMetric(float64(ds[len(ds)/2])/1e6, "p50-ms")
+	b.ReportMetric(float64(ds[(len(ds)*95+99)/100-1])/1e6, "p95-ms")
+}
+
+// benchName makes a page's name a sub-benchmark name of one level: no spaces or slashes.
+var benchName = strings.NewReplacer(" ", "_", "/", "-")
