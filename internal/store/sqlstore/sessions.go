@@ -1,9 +1,11 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 
@@ -41,6 +43,9 @@ func (r sessionRepo) remember(v *charging.Session) {
 }
 
 func (r sessionRepo) Get(ctx context.Context, id string) (*charging.Session, error) {
+	if err := r.tx.flushSessions(ctx); err != nil {
+		return nil, err
+	}
 	v, err := r.repo.Get(ctx, id)
 	if err == nil {
 		r.remember(v)
@@ -49,6 +54,9 @@ func (r sessionRepo) Get(ctx context.Context, id string) (*charging.Session, err
 }
 
 func (r sessionRepo) GetBy(ctx context.Context, field, value string) (*charging.Session, error) {
+	if err := r.tx.flushSessions(ctx); err != nil {
+		return nil, err
+	}
 	v, err := r.repo.GetBy(ctx, field, value)
 	if err == nil {
 		r.remember(v)
@@ -57,6 +65,9 @@ func (r sessionRepo) GetBy(ctx context.Context, field, value string) (*charging.
 }
 
 func (r sessionRepo) List(ctx context.Context, q store.Query) ([]charging.Session, string, error) {
+	if err := r.tx.flushSessions(ctx); err != nil {
+		return nil, "", err
+	}
 	items, next, err := r.repo.List(ctx, q)
 	for i := range items {
 		r.remember(&items[i])
@@ -87,35 +98,159 @@ func (r sessionRepo) Update(ctx context.Context, v *charging.Session) error {
 	if err != nil {
 		return errs.Wrap("encode session", err)
 	}
-	data := string(raw)
 	vals := nullEmpty(sessions.vals(v))
-	var b strings.Builder
-	b.WriteString("UPDATE sessions SET updated_at = ?, data = ?")
-	args := make([]any, 0, 4+len(vals))
-	args = append(args, micros(v.UpdatedAt), data)
-	if v.Status != old.status {
-		b.WriteString(", status = ?")
-		args = append(args, v.Status)
+	if r.tx.pendSessions == nil {
+		r.tx.pendSessions = make(map[string]*pendingSession)
 	}
-	for i, c := range sessions.cols {
+	p := r.tx.pendSessions[v.ID]
+	if p == nil {
+		p = &pendingSession{id: v.ID}
+		r.tx.pendSessions[v.ID] = p
+	}
+	if v.Status != old.status {
+		p.dirty |= statusDirty
+	}
+	for i := range sessions.cols {
 		if vals[i] != old.vals[i] {
-			b.WriteString(", " + c + " = ?")
-			args = append(args, vals[i])
+			p.dirty |= 1 << i
 		}
 	}
-	b.WriteString(" WHERE id = ?")
-	args = append(args, v.ID)
-	res, err := r.q.ExecContext(ctx, r.db.rebind(b.String()), args...)
-	if err != nil {
-		return r.db.mapErr("update session", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errs.E(errs.NotFound, "session %q not found", v.ID)
-	}
+	p.updatedAt, p.data, p.status, p.vals = micros(v.UpdatedAt), string(raw), v.Status, vals
 	r.tx.sessions[v.ID] = sessionCols{status: v.Status, vals: vals}
 	r.tx.touch(v)
 	return nil
 }
+
+// pendingSession is an update of a session this transaction read or created, held back to
+// the end of the transaction (or to its next read of sessions): a batch of meter values then
+// updates its sessions in a statement or two instead of one each.
+type pendingSession struct {
+	id        string
+	updatedAt int64
+	data      string
+	status    string
+	vals      []any  // sessions.cols
+	dirty     uint32 // bit i: sessions.cols[i] changed; statusDirty: the status
+}
+
+const statusDirty = 1 << 31
+
+// flushSessions writes the held-back session updates: sessions whose updates changed the same
+// columns go together in one UPDATE … FROM a VALUES list, in id order (the order concurrent
+// PostgreSQL batches take the rows' locks in).
+func (t *tx) flushSessions(ctx context.Context) error {
+	if len(t.pendSessions) == 0 {
+		return nil
+	}
+	ps := make([]*pendingSession, 0, len(t.pendSessions))
+	for _, p := range t.pendSessions {
+		ps = append(ps, p)
+	}
+	clear(t.pendSessions)
+	slices.SortFunc(ps, func(a, b *pendingSession) int {
+		return cmp.Or(cmp.Compare(a.dirty, b.dirty), strings.Compare(a.id, b.id))
+	})
+	for len(ps) > 0 {
+		n := 1
+		for n < len(ps) && n < rowsPerStmt && ps[n].dirty == ps[0].dirty {
+			n++
+		}
+		if err := t.updateSessions(ctx, ps[:n]); err != nil {
+			return err
+		}
+		ps = ps[n:]
+	}
+	return nil
+}
+
+// updateSessions updates sessions whose pending updates changed the same columns.
+func (t *tx) updateSessions(ctx context.Context, ps []*pendingSession) error {
+	dirty := ps[0].dirty
+	type col struct{ name, typ string }
+	cols := []col{{"updated_at", "BIGINT"}, {"data", "TEXT"}}
+	if dirty&statusDirty != 0 {
+		cols = append(cols, col{"status", "TEXT"})
+	}
+	var idx []int
+	for i, c := range sessions.cols {
+		if dirty&(1<<i) != 0 {
+			cols = append(cols, col{c, sessionColTypes[c]})
+			idx = append(idx, i)
+		}
+	}
+	row := func(p *pendingSession, args []any) []any {
+		args = append(args, p.updatedAt, p.data)
+		if dirty&statusDirty != 0 {
+			args = append(args, p.status)
+		}
+		for _, i := range idx {
+			args = append(args, p.vals[i])
+		}
+		return args
+	}
+	var b strings.Builder
+	args := make([]any, 0, len(ps)*(len(cols)+1))
+	if len(ps) == 1 {
+		b.WriteString("UPDATE sessions SET ")
+		for i, c := range cols {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(c.name + " = ?")
+		}
+		b.WriteString(" WHERE id = ?")
+		args = append(row(ps[0], args), ps[0].id)
+	} else {
+		// Types are cast in the first row: PostgreSQL types a VALUES column from it.
+		b.WriteString("WITH v(id")
+		for _, c := range cols {
+			b.WriteString(", " + c.name)
+		}
+		b.WriteString(") AS (VALUES ")
+		for i, p := range ps {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(")
+			for j := range len(cols) + 1 {
+				if j > 0 {
+					b.WriteString(", ")
+				}
+				switch {
+				case i > 0:
+					b.WriteString("?")
+				case j == 0:
+					b.WriteString("CAST(? AS TEXT)")
+				default:
+					b.WriteString("CAST(? AS " + cols[j-1].typ + ")")
+				}
+			}
+			b.WriteString(")")
+			args = row(p, append(args, p.id))
+		}
+		b.WriteString(") UPDATE sessions SET ")
+		for i, c := range cols {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(c.name + " = v." + c.name)
+		}
+		b.WriteString(" FROM v WHERE sessions.id = v.id")
+	}
+	res, err := t.q.ExecContext(ctx, t.db.rebind(b.String()), args...)
+	if err != nil {
+		return t.db.mapErr("update session", err)
+	}
+	if n, _ := res.RowsAffected(); n != int64(len(ps)) {
+		return errs.E(errs.NotFound, "%d of %d sessions not found", int64(len(ps))-n, len(ps))
+	}
+	return nil
+}
+
+// sessionColTypes are the SQL types of the sessions columns an update may change.
+var sessionColTypes = map[string]string{"station_id": "TEXT", "evse_no": "INTEGER", "tx_ref": "TEXT", "account_id": "TEXT",
+	"id_token": "TEXT", "kind": "TEXT", "energy_wh": "BIGINT", "exported_wh": "BIGINT", "start_key": "TEXT", "vehicle_id": "TEXT",
+	"tariff_id": "TEXT", "currency": "TEXT", "cost_milli": "BIGINT", "stopped_at": "BIGINT"}
 
 // SessionByTx finds a station's session by its OCPP transaction id: every meter value and
 // transaction event does, so on SQLite an active one comes from the active-session cache.
@@ -124,6 +259,9 @@ func (t *tx) SessionByTx(ctx context.Context, stationID, txRef string) (*chargin
 	if v := t.cachedSession(stationID, txRef); v != nil {
 		r.remember(v)
 		return v, nil
+	}
+	if err := t.flushSessions(ctx); err != nil {
+		return nil, err
 	}
 	v, err := r.scan(t.q.QueryRowContext(ctx, t.db.rebind("SELECT data FROM sessions WHERE station_id = ? AND tx_ref = ?"), stationID, txRef))
 	if err == sql.ErrNoRows {

@@ -102,6 +102,8 @@ type tx struct {
 	// transaction, as it leaves them, for the active-session cache (SQLite; sessions.go).
 	writer  bool
 	touched map[string]*charging.Session
+	// Session updates held back to be written together (sessions.go).
+	pendSessions map[string]*pendingSession
 }
 
 // rollup is the transaction's pending rollup.
@@ -112,14 +114,17 @@ func (t *tx) rollup() *Rollup {
 	return t.roll
 }
 
-// flush writes what the transaction deferred to its end: readings and status reports, then the
-// report rollups, once for the whole transaction (a batch of many sessions) with every
+// flush writes what the transaction deferred to its end: readings, status reports and session
+// updates, then the report rollups, once for the whole transaction (a batch of many sessions) with every
 // table's rows in key order. Rollup
 // rows are shared by every writer (a site's hour, a day), so all transactions taking them last
 // and in one order keeps PostgreSQL's concurrent batches from deadlocking on them, as they did
 // when each session upserted its own rows mid-transaction.
 func (t *tx) flush(ctx context.Context) error {
 	if err := t.flushOps(ctx); err != nil {
+		return err
+	}
+	if err := t.flushSessions(ctx); err != nil {
 		return err
 	}
 	if t.roll == nil {

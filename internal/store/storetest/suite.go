@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -271,6 +272,80 @@ func runOperation(t *testing.T, s store.Store) {
 				t.Fatalf("ended session read back as %+v", v)
 			}
 		}
+	})
+	t.Run("many session updates in one transaction", func(t *testing.T) {
+		// Updates are written together at the end: sessions changing the same columns share
+		// a statement, and a read in the transaction sees every update before it.
+		var ids []string
+		mustTx(t, s, func(tx store.Tx) error {
+			for i := range 6 {
+				v := charging.Session{ID: fmt.Sprintf("ses_m%d", i), StationID: "CP-S", EVSENo: 1, TxRef: fmt.Sprintf("tx-m%d", i), Kind: charging.KindCharge,
+					Status: charging.Active, StartedAt: now, UpdatedAt: now}
+				ids = append(ids, v.ID)
+				if err := tx.Sessions().Create(ctx, &v); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		stop := now.Add(time.Hour)
+		want := map[string]charging.Session{}
+		mustTx(t, s, func(tx store.Tx) error {
+			for i, id := range ids {
+				v, err := tx.SessionByTx(ctx, "CP-S", fmt.Sprintf("tx-m%d", i))
+				if err != nil {
+					return err
+				}
+				v.EnergyWh, v.UpdatedAt = int64(100*(i+1)), now.Add(time.Minute)
+				if i >= 4 { // two end: status, stop time and cost change too
+					cost := int64(1000 + i)
+					v.Status, v.StoppedAt, v.CostMinor, v.Currency = charging.Completed, &stop, &cost, "EUR"
+				}
+				if err := tx.Sessions().Update(ctx, v); err != nil {
+					return err
+				}
+				if i == 0 { // a second update of the same session changes another column
+					v.AccountID = "acc_late"
+					if err := tx.Sessions().Update(ctx, v); err != nil {
+						return err
+					}
+				}
+				want[id] = *v
+			}
+			got, _, err := tx.Sessions().List(ctx, store.Query{Filter: map[string]string{"station_id": "CP-S", "status": charging.Completed}, Limit: 100})
+			if err != nil {
+				return err
+			}
+			n := 0
+			for _, g := range got {
+				if _, ok := want[g.ID]; ok {
+					n++
+				}
+			}
+			if n != 2 {
+				t.Errorf("the transaction lists %d of its 2 ended sessions", n)
+			}
+			return nil
+		})
+		mustView(t, s, func(tx store.Tx) error {
+			for _, id := range ids {
+				g, err := tx.Sessions().Get(ctx, id)
+				if err != nil {
+					return err
+				}
+				w := want[id]
+				if g.EnergyWh != w.EnergyWh || g.Status != w.Status || g.AccountID != w.AccountID || (w.CostMinor != nil) != (g.CostMinor != nil) ||
+					(w.CostMinor != nil && *g.CostMinor != *w.CostMinor) || !g.UpdatedAt.Equal(w.UpdatedAt) {
+					t.Errorf("%s stored as %+v, want %+v", id, g, w)
+				}
+			}
+			// The columns moved with the document: filters find the sessions by them.
+			got, _, err := tx.Sessions().List(ctx, store.Query{Filter: map[string]string{"account_id": "acc_late"}, Limit: 10})
+			if err != nil || len(got) != 1 || got[0].ID != ids[0] {
+				t.Errorf("by account: %v %v", got, err)
+			}
+			return nil
+		})
 	})
 	t.Run("held-back readings and status are read back in their transaction", func(t *testing.T) {
 		// Readings and status reports are written at the end of a transaction; the
