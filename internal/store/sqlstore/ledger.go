@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/evcs/evcs/internal/account"
@@ -52,21 +54,21 @@ func (l ledger) Post(ctx context.Context, lt *account.LedgerTx) (*account.Ledger
 		}
 		return prev, false, nil
 	}
-	var b strings.Builder
-	b.WriteString("INSERT INTO ledger_entries (id, tx_id, account_id, amount, currency, created_at) VALUES ")
-	args := make([]any, 0, 6*len(lt.Entries))
-	for i, e := range lt.Entries {
-		if i > 0 {
-			b.WriteString(", ")
+	// The entries and the balances they move are written at the end of the transaction (or
+	// before it next reads either), with every other posting of the batch: a batch of
+	// session starts and stops then costs a statement or two for them, not two each.
+	for _, e := range lt.Entries {
+		l.t.pendEntries = append(l.t.pendEntries, pendingEntry{e.ID, lt.ID, e.AccountID, e.Amount, e.Currency, micros(lt.At)})
+		if strings.HasPrefix(e.AccountID, SystemPrefix) {
+			continue
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?)")
-		args = append(args, e.ID, lt.ID, e.AccountID, e.Amount, e.Currency, micros(lt.At))
-	}
-	if _, err := l.t.q.ExecContext(ctx, db.rebind(b.String()), args...); err != nil {
-		return nil, false, db.mapErr("post ledger entries", err)
-	}
-	if err := l.addBalances(ctx, lt.Entries); err != nil {
-		return nil, false, err
+		if l.t.pendBalances == nil {
+			l.t.pendBalances = make(map[string]int64)
+		}
+		l.t.pendBalances[e.AccountID] += e.Amount
+		if bal, ok := l.t.locked[e.AccountID]; ok {
+			l.t.locked[e.AccountID] = bal + e.Amount
+		}
 	}
 	return lt, true, nil
 }
@@ -76,40 +78,52 @@ func (l ledger) Post(ctx context.Context, lt *account.LedgerTx) (*account.Ledger
 // their balance is summed from the entries when asked (only the ledger check asks).
 const SystemPrefix = "sys_"
 
-// addBalances adds the entries to their accounts' running balances, one row per account.
-func (l ledger) addBalances(ctx context.Context, es []account.LedgerEntry) error {
-	sums := map[string]int64{}
-	var order []string
-	for _, e := range es {
-		if strings.HasPrefix(e.AccountID, SystemPrefix) {
-			continue
+// pendingEntry is a ledger entry held back to the end of its transaction.
+type pendingEntry struct {
+	id, txID, accountID string
+	amount              int64
+	currency            string
+	at                  int64
+}
+
+// flushLedger writes the held-back entries, then adds them to their accounts' running
+// balances, one row per account in account order (the order concurrent PostgreSQL batches
+// take the rows' locks in).
+func (t *tx) flushLedger(ctx context.Context) error {
+	if len(t.pendEntries) > 0 {
+		es := t.pendEntries
+		t.pendEntries = nil
+		for len(es) > 0 {
+			n := min(len(es), rowsPerStmt)
+			args := make([]any, 0, 6*n)
+			for _, e := range es[:n] {
+				args = append(args, e.id, e.txID, e.accountID, e.amount, e.currency, e.at)
+			}
+			q := valuesSQL("INSERT INTO ledger_entries (id, tx_id, account_id, amount, currency, created_at)", n, 6)
+			if _, err := t.q.ExecContext(ctx, t.db.rebind(q), args...); err != nil {
+				return t.db.mapErr("post ledger entries", err)
+			}
+			es = es[n:]
 		}
-		if _, ok := sums[e.AccountID]; !ok {
-			order = append(order, e.AccountID)
-		}
-		sums[e.AccountID] += e.Amount
 	}
-	if len(order) == 0 {
+	if len(t.pendBalances) == 0 {
 		return nil
 	}
-	var b strings.Builder
-	b.WriteString("INSERT INTO account_balances (account_id, balance) VALUES ")
-	args := make([]any, 0, 2*len(order))
-	for i, id := range order {
-		if i > 0 {
-			b.WriteString(", ")
+	ids := slices.Sorted(maps.Keys(t.pendBalances))
+	sums := t.pendBalances
+	t.pendBalances = nil
+	for len(ids) > 0 {
+		n := min(len(ids), rowsPerStmt)
+		args := make([]any, 0, 2*n)
+		for _, id := range ids[:n] {
+			args = append(args, id, sums[id])
 		}
-		b.WriteString("(?, ?)")
-		args = append(args, id, sums[id])
-	}
-	b.WriteString(" ON CONFLICT (account_id) DO UPDATE SET balance = account_balances.balance + excluded.balance")
-	if _, err := l.t.q.ExecContext(ctx, l.t.db.rebind(b.String()), args...); err != nil {
-		return l.t.db.mapErr("update balances", err)
-	}
-	for _, id := range order {
-		if bal, ok := l.t.locked[id]; ok {
-			l.t.locked[id] = bal + sums[id]
+		q := valuesSQL("INSERT INTO account_balances (account_id, balance)", n, 2) +
+			" ON CONFLICT (account_id) DO UPDATE SET balance = account_balances.balance + excluded.balance"
+		if _, err := t.q.ExecContext(ctx, t.db.rebind(q), args...); err != nil {
+			return t.db.mapErr("update balances", err)
 		}
+		ids = ids[n:]
 	}
 	return nil
 }
@@ -129,7 +143,7 @@ func (l ledger) Lock(ctx context.Context, accountID string) error {
 		if l.t.locked == nil {
 			l.t.locked = make(map[string]int64)
 		}
-		l.t.locked[accountID] = bal
+		l.t.locked[accountID] = bal + l.t.pendBalances[accountID] // postings not yet written count
 	}
 	return nil
 }
@@ -177,6 +191,9 @@ func decodeCursor(c string) (string, error) {
 // Check returns the ids of transactions that do not sum to zero, and "*" when the whole ledger
 // does not (which a per-transaction check would already show, unless entries lost their row).
 func (l ledger) Check(ctx context.Context) ([]string, error) {
+	if err := l.t.flushLedger(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := l.t.q.QueryContext(ctx, "SELECT tx_id FROM ledger_entries GROUP BY tx_id, currency HAVING SUM(amount) <> 0")
 	if err != nil {
 		return nil, l.t.db.mapErr("ledger check", err)

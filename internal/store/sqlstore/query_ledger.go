@@ -26,6 +26,9 @@ var (
 
 // Entries lists an account's entries, newest first (ids are time-ordered), or in q.Sort.
 func (l ledger) Entries(ctx context.Context, accountID string, q store.Query) ([]account.LedgerEntry, string, error) {
+	if err := l.t.flushLedger(ctx); err != nil {
+		return nil, "", err
+	}
 	limit := pageLimit(q)
 	if len(q.Filter) > 0 {
 		for k := range q.Filter {
@@ -81,6 +84,9 @@ func (l ledger) Entries(ctx context.Context, accountID string, q store.Query) ([
 // Transactions lists ledger transactions, newest first or in q.Sort. Filters: kind, ref,
 // account_id; an amount range needs account_id (it bounds that account's entry).
 func (l ledger) Transactions(ctx context.Context, q store.Query) ([]account.LedgerTx, string, error) {
+	if err := l.t.flushLedger(ctx); err != nil {
+		return nil, "", err
+	}
 	limit := pageLimit(q)
 	amounts := q
 	q.MinAmount, q.MaxAmount = "", ""

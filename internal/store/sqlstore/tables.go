@@ -104,6 +104,9 @@ type tx struct {
 	touched map[string]*charging.Session
 	// Session updates held back to be written together (sessions.go).
 	pendSessions map[string]*pendingSession
+	// Ledger entries and balance changes held back to be written together (ledger.go).
+	pendEntries  []pendingEntry
+	pendBalances map[string]int64
 }
 
 // rollup is the transaction's pending rollup.
@@ -114,8 +117,8 @@ func (t *tx) rollup() *Rollup {
 	return t.roll
 }
 
-// flush writes what the transaction deferred to its end: readings, status reports and session
-// updates, then the report rollups, once for the whole transaction (a batch of many sessions) with every
+// flush writes what the transaction deferred to its end: readings, status reports, session
+// updates and ledger entries, then the report rollups, once for the whole transaction (a batch of many sessions) with every
 // table's rows in key order. Rollup
 // rows are shared by every writer (a site's hour, a day), so all transactions taking them last
 // and in one order keeps PostgreSQL's concurrent batches from deadlocking on them, as they did
@@ -125,6 +128,9 @@ func (t *tx) flush(ctx context.Context) error {
 		return err
 	}
 	if err := t.flushSessions(ctx); err != nil {
+		return err
+	}
+	if err := t.flushLedger(ctx); err != nil {
 		return err
 	}
 	if t.roll == nil {
@@ -162,10 +168,14 @@ func (t *tx) Balance(ctx context.Context, accountID string) (int64, error) {
 	q := "SELECT balance FROM account_balances WHERE account_id = ?"
 	if strings.HasPrefix(accountID, SystemPrefix) {
 		q = "SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE account_id = ?"
+		if err := t.flushLedger(ctx); err != nil {
+			return 0, err
+		}
 	}
 	err := t.q.QueryRowContext(ctx, t.db.rebind(q), accountID).Scan(&bal)
 	if err == sql.ErrNoRows {
-		return 0, nil // no posting yet
+		err = nil // no posting yet
 	}
-	return bal, t.db.mapErr("balance", err)
+	// Postings of this transaction not yet written count (a system account's were written).
+	return bal + t.pendBalances[accountID], t.db.mapErr("balance", err)
 }

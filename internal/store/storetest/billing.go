@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -86,6 +87,67 @@ func runBilling(t *testing.T, s store.Store) {
 		})
 		if len(txs) != 4 || txs[0].IdemKey != "k5" {
 			t.Fatalf("transactions = %d, first %+v", len(txs), txs[0])
+		}
+	})
+	t.Run("postings are read back in their transaction", func(t *testing.T) {
+		// Entries and balances are written at the end of a transaction; the transaction
+		// reads its own postings, and a rolled-back one leaves no trace.
+		var before int64
+		mustView(t, s, func(tx store.Tx) (err error) { before, err = tx.Balance(ctx, "acc_1"); return })
+		mustTx(t, s, func(tx store.Tx) error {
+			for _, k := range []string{"k6", "k7"} {
+				if _, _, err := tx.Ledger().Post(ctx, topup(k, 30)); err != nil {
+					return err
+				}
+			}
+			bal, err := tx.Balance(ctx, "acc_1")
+			if err != nil {
+				return err
+			}
+			es, _, err := tx.Ledger().Entries(ctx, "acc_1", store.Query{Limit: 2})
+			if err != nil {
+				return err
+			}
+			if err := tx.Ledger().Lock(ctx, "acc_1"); err != nil {
+				return err
+			}
+			locked, err := tx.Balance(ctx, "acc_1")
+			if err != nil {
+				return err
+			}
+			if bal != before+60 || locked != bal || len(es) != 2 || es[0].Amount != 30 {
+				t.Errorf("in the transaction: balance %d, locked %d (want %d), entries %+v", bal, locked, before+60, es)
+			}
+			// A posting after the lock moves the balance the transaction answers.
+			if _, _, err := tx.Ledger().Post(ctx, topup("k8", 5)); err != nil {
+				return err
+			}
+			if bal, err := tx.Balance(ctx, "acc_1"); err != nil || bal != before+65 {
+				t.Errorf("after a posting under the lock: %d %v, want %d", bal, err, before+65)
+			}
+			return nil
+		})
+		boom := errors.New("boom")
+		if err := s.InTx(ctx, func(tx store.Tx) error {
+			_, _, _ = tx.Ledger().Post(ctx, topup("k9", 1000))
+			return boom
+		}); !errors.Is(err, boom) {
+			t.Fatalf("rolled back: %v", err)
+		}
+		var after int64
+		var bad []string
+		mustView(t, s, func(tx store.Tx) (err error) {
+			if after, err = tx.Balance(ctx, "acc_1"); err != nil {
+				return err
+			}
+			bad, err = tx.Ledger().Check(ctx)
+			return err
+		})
+		if after != before+65 || len(bad) != 0 {
+			t.Fatalf("balance %d, want %d; ledger check %v", after, before+65, bad)
+		}
+		if err := s.View(ctx, func(tx store.Tx) error { _, err := tx.Ledger().ByKey(ctx, "k9"); return err }); !errs.Is(err, errs.NotFound) {
+			t.Fatalf("rolled-back posting: %v", err)
 		}
 	})
 	t.Run("tariff versions", func(t *testing.T) {
