@@ -34,6 +34,19 @@ func TestTariffsEndToEnd(t *testing.T) {
 		if !strings.Contains(mustJSON(v1["tariff"]), "0.25") {
 			t.Errorf("version 1 changed: %v", v1)
 		}
+		// The list takes a range and a sort on updated_at like every list, and refuses others.
+		var page struct{ Items []obj }
+		s.must(200, "GET", "/api/v1/tariffs?sort=-updated_at&from=2000-01-01T00:00:00Z", nil, &page)
+		if len(page.Items) != 1 || page.Items[0]["id"] != id || page.Items[0]["version"].(float64) != 2 {
+			t.Errorf("tariffs since 2000: %v", page.Items)
+		}
+		s.must(200, "GET", "/api/v1/tariffs?to=2000-01-01T00:00:00Z", nil, &page)
+		if len(page.Items) != 0 {
+			t.Errorf("tariffs before 2000: %v", page.Items)
+		}
+		if code, raw := s.do("GET", "/api/v1/tariffs?sort=price", nil, nil); code != 400 || !strings.Contains(string(raw), "query.sort") {
+			t.Errorf("sort=price: %d %s", code, raw)
+		}
 		// Bad tariffs name the field.
 		for _, c := range []struct{ body, field string }{
 			{`{"currency":"EUR","elements":[{"price_components":[{"type":"ENERGY","price":-1,"step_size":1}]}]}`, "price"},

@@ -64,11 +64,17 @@ func registerTariffs(api huma.API, a *app.App) {
 			}
 			return &body[billing.TariffRecord]{*rec}, nil
 		})
-	huma.Register(api, op(http.MethodGet, "/tariffs", "list-tariffs", "List tariffs (latest versions; filters status, currency)", account.RoleViewer, "Tariffs"),
+	listOp := op(http.MethodGet, "/tariffs", "list-tariffs", "List tariffs (latest versions; filters status, currency)", account.RoleViewer, "Tariffs")
+	listDoc{times: []string{"updated_at", "created_at"}, sorts: []string{"updated_at", "created_at"}}.document(&listOp)
+	huma.Register(api, listOp,
 		func(ctx context.Context, in *ListParams) (*body[Page[billing.TariffRecord]], error) {
-			items, next, err := a.Tariffs(ctx, in.query())
+			q, err := in.parse()
 			if err != nil {
-				return nil, fail(err)
+				return nil, err
+			}
+			items, next, err := a.Tariffs(ctx, q)
+			if err != nil {
+				return nil, listFail(err)
 			}
 			if items == nil {
 				items = []billing.TariffRecord{}

@@ -3,9 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/evcs/evcs/internal/billing"
@@ -98,20 +98,21 @@ func (r tariffs) SetStatus(ctx context.Context, id, status string) error {
 	return nil
 }
 
+// tariffSpec lists tariffs (their latest versions) by id, or by when their latest version was
+// made or changed, over a range of either.
+var tariffSpec = &listSpec{noun: "tariffs", id: "t.id",
+	times: []field{{name: "updated_at", col: "t.updated_at"}, {name: "created_at", col: "t.created_at"}},
+	sorts: []field{{name: "updated_at", col: "t.updated_at"}, {name: "created_at", col: "t.created_at"}}}
+
 func (r tariffs) List(ctx context.Context, q store.Query) ([]billing.TariffRecord, string, error) {
 	limit := pageLimit(q)
-	after, err := decodeCursor(q.Cursor)
+	p, err := planList(tariffSpec, q)
 	if err != nil {
 		return nil, "", err
 	}
 	where := []string{"t.version = (SELECT MAX(version) FROM tariffs m WHERE m.id = t.id)"}
 	var args []any
-	keys := make([]string, 0, len(q.Filter))
-	for k := range q.Filter {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(q.Filter)) {
 		switch k {
 		case "status", "currency":
 			where = append(where, "t."+k+" = ?")
@@ -120,20 +121,28 @@ func (r tariffs) List(ctx context.Context, q store.Query) ([]billing.TariffRecor
 			return nil, "", errs.Field(k, "cannot filter tariffs by %s (filters: status, currency)", k)
 		}
 	}
-	if after != "" {
-		where = append(where, "t.id > ?")
-		args = append(args, after)
+	where, args = append(where, p.where...), append(args, p.args...)
+	sqlq := "SELECT t.data, t.status"
+	if c := p.sortCol(); c != "" {
+		sqlq += ", " + c
 	}
+	sqlq += " FROM tariffs t WHERE " + strings.Join(where, " AND ") + p.orderBy() + " LIMIT ?"
 	args = append(args, limit+1)
-	rows, err := r.t.q.QueryContext(ctx, r.t.db.rebind("SELECT t.data, t.status FROM tariffs t WHERE "+strings.Join(where, " AND ")+" ORDER BY t.id LIMIT ?"), args...)
+	rows, err := r.t.q.QueryContext(ctx, r.t.db.rebind(sqlq), args...)
 	if err != nil {
 		return nil, "", r.t.db.mapErr("list tariffs", err)
 	}
 	defer rows.Close()
 	var out []billing.TariffRecord
+	var last any
 	for rows.Next() {
 		var data, status string
-		if err := rows.Scan(&data, &status); err != nil {
+		dst := []any{&data, &status}
+		sv := p.newSortValue()
+		if sv != nil {
+			dst = append(dst, sv)
+		}
+		if err := rows.Scan(dst...); err != nil {
 			return nil, "", r.t.db.mapErr("list tariffs", err)
 		}
 		var v billing.TariffRecord
@@ -141,6 +150,9 @@ func (r tariffs) List(ctx context.Context, q store.Query) ([]billing.TariffRecor
 			return nil, "", errs.Wrap("decode tariff", err)
 		}
 		v.Status = status
+		if len(out) < limit {
+			last = sv
+		}
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
@@ -149,7 +161,7 @@ func (r tariffs) List(ctx context.Context, q store.Query) ([]billing.TariffRecor
 	next := ""
 	if len(out) > limit {
 		out = out[:limit]
-		next = base64.RawURLEncoding.EncodeToString([]byte(out[limit-1].ID))
+		next = p.next(out[limit-1].ID, last)
 	}
 	return out, next, nil
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -179,6 +180,37 @@ func runBilling(t *testing.T, s store.Store) {
 		err := s.InTx(ctx, func(tx store.Tx) error { return tx.Tariffs().Add(ctx, &v2) })
 		if !errs.Is(err, errs.Conflict) {
 			t.Fatalf("duplicate version: %v", err)
+		}
+
+		// Tariffs list by id, or by when their latest version was made, over a range of it.
+		for i, at := range []time.Time{now.Add(3 * time.Hour), now.Add(time.Hour), now.Add(2 * time.Hour)} {
+			r := billing.TariffRecord{ID: fmt.Sprintf("tar_r%d", i), Version: 1, Currency: "EUR", Status: billing.TariffActive, Tariff: []byte(`{}`), CreatedAt: at, UpdatedAt: at}
+			mustTx(t, s, func(tx store.Tx) error { return tx.Tariffs().Add(ctx, &r) })
+		}
+		var ids []string
+		for cur := ""; ; {
+			var page []billing.TariffRecord
+			var next string
+			mustView(t, s, func(tx store.Tx) (err error) {
+				page, next, err = tx.Tariffs().List(ctx, store.Query{Sort: "-updated_at", From: now.Add(30 * time.Minute), Limit: 2, Cursor: cur})
+				return
+			})
+			for _, r := range page {
+				ids = append(ids, r.ID)
+			}
+			if next == "" {
+				break
+			}
+			cur = next
+		}
+		if fmt.Sprint(ids) != "[tar_r0 tar_r2 tar_r1]" {
+			t.Fatalf("tariffs since now+30m, newest first, in pages of 2: %v", ids)
+		}
+		for _, q := range []store.Query{{Sort: "name"}, {MinAmount: "1"}, {Filter: map[string]string{"site_id": "x"}}} {
+			err := s.View(ctx, func(tx store.Tx) error { _, _, err := tx.Tariffs().List(ctx, q); return err })
+			if !errs.Is(err, errs.Invalid) {
+				t.Errorf("%+v: %v, want Invalid", q, err)
+			}
 		}
 	})
 }
