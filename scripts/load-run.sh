@@ -6,7 +6,8 @@
 # runs `evcs sim --load --mix $MIX` for DURATION (MIX: closed, the default, realistic or idle) and
 # prints its summary line (messages, rate, p50/p90/p99, errors, connected, peak_conns) with the
 # server's RSS. Stations connect at $RATE per second (default 500); past ~25,000 they dial from
-# 127.0.0.2, 127.0.0.3, … Stops the server at the end. EVCS is the binary to use (default: go
+# 127.0.0.2, 127.0.0.3, … With DRIVERS=N (default 1) the stations charge with N drivers'
+# tokens in turn instead of one shared account's. Stops the server at the end. EVCS is the binary to use (default: go
 # build ./cmd/evcs to a temp dir).
 #
 #   scripts/load-run.sh sqlite:/tmp/evcs-load/evcs.db ocpp1.6 20s 100 1000
@@ -19,7 +20,7 @@ if [ $# -lt 4 ]; then
   exit 2
 fi
 DB=$1; PROTO=$2; DUR=$3; shift 3
-MIX=${MIX:-closed}; RATE=${RATE:-500}
+MIX=${MIX:-closed}; RATE=${RATE:-500}; DRIVERS=${DRIVERS:-1}
 cd "$(dirname "$0")/.."
 if [ -z "${EVCS:-}" ]; then
   EVCS=$(mktemp -d)/evcs
@@ -34,11 +35,11 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "http://$ADDR/readyz" >/dev/null && break; sleep 0.1; done
-scripts/provision-sim.sh "http://$ADDR" "$TOKEN" "$max" LOAD- LOAD-TAG >/dev/null
+scripts/provision-sim.sh "http://$ADDR" "$TOKEN" "$max" LOAD- LOAD-TAG "$DRIVERS" >/dev/null
 rss() { awk '/VmRSS/ {print $2 " kB"}' /proc/$PID/status; }
-echo "store=${DB%%:*} protocol=$PROTO mix=$MIX server_pid=$PID rss_before=$(rss)"
+echo "store=${DB%%:*} protocol=$PROTO mix=$MIX drivers=$DRIVERS server_pid=$PID rss_before=$(rss)"
 for n in "$@"; do
-  line=$("$EVCS" sim --url "ws://$ADDR/ocpp" --stations "$n" --id-prefix LOAD- --tag LOAD-TAG \
+  line=$("$EVCS" sim --url "ws://$ADDR/ocpp" --stations "$n" --id-prefix LOAD- --tag LOAD-TAG --drivers "$DRIVERS" \
     --protocol "$PROTO" --load --mix "$MIX" --connect-rate "$RATE" --duration "$DUR" --evses 1 --seed 1)
   echo "$line rss=$(rss)"
 done

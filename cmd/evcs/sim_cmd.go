@@ -91,6 +91,7 @@ local address has ports for (about 25,000), they dial from 127.0.0.2, 127.0.0.3,
 	f.StringVar(&cfg.IDPrefix, "id-prefix", "SIM-", "station identities are the prefix plus 0001, 0002, …")
 	f.StringVar(&cfg.ID, "id", "", "the exact identity of one station (with --stations 1), e.g. a station registered as CP-1")
 	f.StringVar(&cfg.Tag, "tag", "SIM-TAG", "idTag / idToken the stations charge with")
+	f.IntVar(&cfg.Drivers, "drivers", 1, "drivers charging in turn: station i uses TAG-0001 … TAG-<N> (scripts/provision-sim.sh registers them)")
 	f.StringVar(&cfg.Password, "password", "", "HTTP Basic password of every station (security profile 1)")
 	f.DurationVar(&cfg.Duration, "duration", 0, "how long to run (0 = until Ctrl-C)")
 	f.StringVar(&cfg.Kind, "kind", "ac", "ac (7–22 kW) or dc (50–350 kW)")

@@ -29,6 +29,7 @@ type Config struct {
 	ID        string        // the exact identity of a single station (Stations must be 1); overrides IDPrefix
 	Password  string        // HTTP Basic "id:password" when set (security profile 1)
 	Tag       string        // idTag / idToken to charge with (default "SIM-TAG")
+	Drivers   int           // 0 or 1: every station charges with Tag; N: station i with Tag-000k of driver k = i mod N + 1
 	TokenType string        // 2.x idToken type (default "ISO14443")
 	Duration  time.Duration // how long Run runs; 0 = until ctx ends
 	Kind      string        // "ac" (default) or "dc"
@@ -181,6 +182,15 @@ func (c Config) withDefaults() (Config, error) {
 }
 
 // StationID is the identity of the i-th station (0-based) of a run: IDPrefix + 4 digits.
+// TagOf is the idTag station i (from 0) charges with: Tag, or with several drivers
+// Tag-0001, Tag-0002, … in turn (scripts/provision-sim.sh registers them).
+func (c Config) TagOf(i int) string {
+	if c.Drivers <= 1 {
+		return c.Tag
+	}
+	return fmt.Sprintf("%s-%04d", c.Tag, i%c.Drivers+1)
+}
+
 func (c Config) StationID(i int) string {
 	if c.ID != "" {
 		return c.ID

@@ -36,7 +36,8 @@ const (
 type loadStation struct {
 	run *loadRun
 	id  string
-	src int // index of the source address
+	tag string // the idTag it charges with
+	src int    // index of the source address
 	c   *wsConn
 	rng uint64
 
@@ -92,7 +93,7 @@ func (r *loadRun) action(op uint8) string {
 }
 
 func newLoadStation(r *loadRun, i int, seed int64) *loadStation {
-	st := &loadStation{run: r, id: r.cfg.StationID(i), src: i % len(r.dialers), rng: uint64(seed)*0x9e3779b97f4a7c15 ^ uint64(i+1)}
+	st := &loadStation{run: r, id: r.cfg.StationID(i), tag: r.cfg.TagOf(i), src: i % len(r.dialers), rng: uint64(seed)*0x9e3779b97f4a7c15 ^ uint64(i+1)}
 	if st.rng == 0 {
 		st.rng = 1
 	}
@@ -498,10 +499,10 @@ func (st *loadStation) payload(op uint8) []byte {
 func (st *loadStation) appendToken(b []byte, v16 bool, _ string) []byte {
 	if v16 {
 		b = append(b, `"idTag":`...)
-		return strconv.AppendQuote(b, st.run.cfg.Tag)
+		return strconv.AppendQuote(b, st.tag)
 	}
 	b = append(b, `"idToken":{"idToken":`...)
-	b = strconv.AppendQuote(b, st.run.cfg.Tag)
+	b = strconv.AppendQuote(b, st.tag)
 	b = append(b, `,"type":`...)
 	b = strconv.AppendQuote(b, st.run.cfg.TokenType)
 	return append(b, '}')

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,5 +112,45 @@ func TestParseSourceAddrs(t *testing.T) {
 		if _, err := ParseSourceAddrs(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// With several drivers each station charges with its own driver's tag, TAG-0001, TAG-0002, …
+// in turn, in every message that carries one.
+func TestLoadDrivers(t *testing.T) {
+	for _, v := range []ocppj.Version{ocppj.V16, ocppj.V201} {
+		t.Run(v.String(), func(t *testing.T) {
+			f := newFakeCSMS(t, v)
+			cfg := testConfig(f.url(), v)
+			cfg.Stations, cfg.Load, cfg.Drivers, cfg.Duration, cfg.MaxMessages = 3, true, 2, 20*time.Second, 400
+			if _, err := Run(context.Background(), cfg); err != nil {
+				t.Fatal(err)
+			}
+			tags := map[int]map[string]bool{} // per connection
+			for _, r := range f.received() {
+				for _, key := range []string{`"idTag":"`, `"idToken":{"idToken":"`} {
+					if i := strings.Index(r.raw, key); i >= 0 {
+						tag := r.raw[i+len(key):]
+						tag = tag[:strings.IndexByte(tag, '"')]
+						if tags[r.conn] == nil {
+							tags[r.conn] = map[string]bool{}
+						}
+						tags[r.conn][tag] = true
+					}
+				}
+			}
+			count := map[string]int{}
+			for conn, ts := range tags {
+				if len(ts) != 1 {
+					t.Errorf("connection %d charged with %v, want one tag", conn, ts)
+				}
+				for tag := range ts {
+					count[tag]++
+				}
+			}
+			if len(tags) != 3 || count["TAG-OK-0001"] != 2 || count["TAG-OK-0002"] != 1 {
+				t.Fatalf("stations per tag %v over %d connections", count, len(tags))
+			}
+		})
 	}
 }

@@ -39,7 +39,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		if cfg.Seed != 0 {
 			seed = cfg.Seed + int64(i)*7919
 		}
-		st := newStation(cfg, cfg.StationID(i), stats, seed)
+		sc := cfg
+		sc.Tag = cfg.TagOf(i)
+		st := newStation(sc, cfg.StationID(i), stats, seed)
 		stations = append(stations, st)
 		wg.Add(1)
 		go func() {
