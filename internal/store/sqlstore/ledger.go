@@ -90,42 +90,22 @@ type pendingEntry struct {
 // balances, one row per account in account order (the order concurrent PostgreSQL batches
 // take the rows' locks in).
 func (t *tx) flushLedger(ctx context.Context) error {
-	if len(t.pendEntries) > 0 {
-		es := t.pendEntries
-		t.pendEntries = nil
-		for len(es) > 0 {
-			n := min(len(es), rowsPerStmt)
-			args := make([]any, 0, 6*n)
-			for _, e := range es[:n] {
-				args = append(args, e.id, e.txID, e.accountID, e.amount, e.currency, e.at)
-			}
-			q := valuesSQL("INSERT INTO ledger_entries (id, tx_id, account_id, amount, currency, created_at)", n, 6)
-			if _, err := t.q.ExecContext(ctx, t.db.rebind(q), args...); err != nil {
-				return t.db.mapErr("post ledger entries", err)
-			}
-			es = es[n:]
-		}
-	}
-	if len(t.pendBalances) == 0 {
-		return nil
+	es := t.pendEntries
+	t.pendEntries = nil
+	err := t.execRows(ctx, "post ledger entries", "INSERT INTO ledger_entries (id, tx_id, account_id, amount, currency, created_at)", "",
+		6, len(es), func(args []any, i int) []any {
+			e := &es[i]
+			return append(args, e.id, e.txID, e.accountID, e.amount, e.currency, e.at)
+		})
+	if err != nil || len(t.pendBalances) == 0 {
+		return err
 	}
 	ids := slices.Sorted(maps.Keys(t.pendBalances))
 	sums := t.pendBalances
 	t.pendBalances = nil
-	for len(ids) > 0 {
-		n := min(len(ids), rowsPerStmt)
-		args := make([]any, 0, 2*n)
-		for _, id := range ids[:n] {
-			args = append(args, id, sums[id])
-		}
-		q := valuesSQL("INSERT INTO account_balances (account_id, balance)", n, 2) +
-			" ON CONFLICT (account_id) DO UPDATE SET balance = account_balances.balance + excluded.balance"
-		if _, err := t.q.ExecContext(ctx, t.db.rebind(q), args...); err != nil {
-			return t.db.mapErr("update balances", err)
-		}
-		ids = ids[n:]
-	}
-	return nil
+	return t.execRows(ctx, "update balances", "INSERT INTO account_balances (account_id, balance)",
+		" ON CONFLICT (account_id) DO UPDATE SET balance = account_balances.balance + excluded.balance",
+		2, len(ids), func(args []any, i int) []any { return append(args, ids[i], sums[ids[i]]) })
 }
 
 // Lock takes the account's balance row: on PostgreSQL a row lock held until the transaction

@@ -93,21 +93,29 @@ func valuesSQL(head string, n, cols int) string {
 	return b.String()
 }
 
-func (t *tx) writeReadings(ctx context.Context, rs []charging.Reading) error {
-	const cols = 10
-	for len(rs) > 0 {
-		n := min(len(rs), rowsPerStmt)
-		args := make([]any, 0, n*cols)
-		for _, r := range rs[:n] {
-			args = append(args, r.SessionID, r.StationID, r.EVSENo, micros(r.At), r.Measurand, r.Phase, r.Location, r.Context, r.Unit, r.Milli)
+// execRows runs head VALUES (…), (…) suffix over n rows, rowsPerStmt rows a statement;
+// row appends row i's cols values to args.
+func (t *tx) execRows(ctx context.Context, op, head, suffix string, cols, n int, row func(args []any, i int) []any) error {
+	for from := 0; from < n; {
+		k := min(n-from, rowsPerStmt)
+		args := make([]any, 0, k*cols)
+		for i := from; i < from+k; i++ {
+			args = row(args, i)
 		}
-		q := valuesSQL("INSERT INTO meter_readings (session_id, station_id, evse_no, at, measurand, phase, location, context, unit, value_milli)", n, cols)
-		if _, err := t.q.ExecContext(ctx, t.db.rebind(q), args...); err != nil {
-			return t.db.mapErr("add readings", err)
+		if _, err := t.q.ExecContext(ctx, t.db.rebind(valuesSQL(head, k, cols)+suffix), args...); err != nil {
+			return t.db.mapErr(op, err)
 		}
-		rs = rs[n:]
+		from += k
 	}
 	return nil
+}
+
+func (t *tx) writeReadings(ctx context.Context, rs []charging.Reading) error {
+	return t.execRows(ctx, "add readings", "INSERT INTO meter_readings (session_id, station_id, evse_no, at, measurand, phase, location, context, unit, value_milli)", "",
+		10, len(rs), func(args []any, i int) []any {
+			r := &rs[i]
+			return append(args, r.SessionID, r.StationID, r.EVSENo, micros(r.At), r.Measurand, r.Phase, r.Location, r.Context, r.Unit, r.Milli)
+		})
 }
 
 // writeStatus appends status reports to the history and moves each connector's live status to
@@ -115,21 +123,15 @@ func (t *tx) writeReadings(ctx context.Context, rs []charging.Reading) error {
 // a connector's reports the last of the latest is upserted, as applying them one by one would
 // leave it.
 func (t *tx) writeStatus(ctx context.Context, cs []charging.StatusChange) error {
-	const cols = 8
 	const head = "(station_id, evse_no, connector_no, status, error_code, info, vendor_error_code, at)"
-	args := func(cs []charging.StatusChange) []any {
-		out := make([]any, 0, len(cs)*cols)
-		for _, c := range cs {
-			out = append(out, c.StationID, c.EVSENo, c.ConnectorNo, c.Status, c.ErrorCode, c.Info, c.VendorErrorCode, micros(c.At))
+	row := func(cs []charging.StatusChange) func(args []any, i int) []any {
+		return func(args []any, i int) []any {
+			c := &cs[i]
+			return append(args, c.StationID, c.EVSENo, c.ConnectorNo, c.Status, c.ErrorCode, c.Info, c.VendorErrorCode, micros(c.At))
 		}
-		return out
 	}
-	for rest := cs; len(rest) > 0; {
-		n := min(len(rest), rowsPerStmt)
-		if _, err := t.q.ExecContext(ctx, t.db.rebind(valuesSQL("INSERT INTO status_changes "+head, n, cols)), args(rest[:n])...); err != nil {
-			return t.db.mapErr("add status", err)
-		}
-		rest = rest[n:]
+	if err := t.execRows(ctx, "add status", "INSERT INTO status_changes "+head, "", 8, len(cs), row(cs)); err != nil {
+		return err
 	}
 	type key struct {
 		station   string
@@ -150,17 +152,9 @@ func (t *tx) writeStatus(ctx context.Context, cs []charging.StatusChange) error 
 	slices.SortFunc(live, func(a, b charging.StatusChange) int {
 		return cmp.Or(strings.Compare(a.StationID, b.StationID), cmp.Compare(a.EVSENo, b.EVSENo), cmp.Compare(a.ConnectorNo, b.ConnectorNo))
 	})
-	for len(live) > 0 {
-		n := min(len(live), rowsPerStmt)
-		q := valuesSQL("INSERT INTO connector_status "+head, n, cols) + ` ON CONFLICT (station_id, evse_no, connector_no) DO UPDATE SET
-			status = excluded.status, error_code = excluded.error_code, info = excluded.info, vendor_error_code = excluded.vendor_error_code,
-			at = excluded.at WHERE excluded.at >= connector_status.at`
-		if _, err := t.q.ExecContext(ctx, t.db.rebind(q), args(live[:n])...); err != nil {
-			return t.db.mapErr("add status", err)
-		}
-		live = live[n:]
-	}
-	return nil
+	return t.execRows(ctx, "add status", "INSERT INTO connector_status "+head, ` ON CONFLICT (station_id, evse_no, connector_no) DO UPDATE SET
+		status = excluded.status, error_code = excluded.error_code, info = excluded.info, vendor_error_code = excluded.vendor_error_code,
+		at = excluded.at WHERE excluded.at >= connector_status.at`, 8, len(live), row(live))
 }
 
 // Readings returns a session's readings in time order.
