@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"encoding/base64"
 	"slices"
 	"strconv"
@@ -428,6 +429,41 @@ func (p *listPlan) newSortValue() any {
 		return new(string)
 	}
 	return new(int64)
+}
+
+// readPage reads the rows of a list query that asked for limit+1 rows: scan reads one, its
+// sort column into sv (nil in id order). It returns at most limit items and the cursor of the
+// next page ("" on the last), made from the last item's id (idOf) and sort value.
+func readPage[T any](p *listPlan, rows *sql.Rows, limit int, scan func(sv any) (T, error), idOf func(*T) string) ([]T, string, error) {
+	out := make([]T, 0, min(limit+1, 64))
+	var last any
+	for rows.Next() {
+		sv := p.newSortValue()
+		v, err := scan(sv)
+		if err != nil {
+			return nil, "", err
+		}
+		if len(out) < limit {
+			last = sv
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	if len(out) <= limit {
+		return out, "", nil
+	}
+	out = out[:limit]
+	return out, p.next(idOf(&out[limit-1]), last), nil
+}
+
+// scanRow scans a list row into dst and, in a sorted list, its sort column into sv.
+func scanRow(rows *sql.Rows, sv any, dst ...any) error {
+	if sv != nil {
+		dst = append(dst, sv)
+	}
+	return rows.Scan(dst...)
 }
 
 // next is the cursor after a row with this id and sort value.

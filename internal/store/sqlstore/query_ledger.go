@@ -51,34 +51,14 @@ func (l ledger) Entries(ctx context.Context, accountID string, q store.Query) ([
 		return nil, "", l.t.db.mapErr("ledger entries", err)
 	}
 	defer rows.Close()
-	var out []account.LedgerEntry
-	var last any
-	for rows.Next() {
+	out, next, err := readPage(p, rows, limit, func(sv any) (account.LedgerEntry, error) {
 		var e account.LedgerEntry
 		var at int64
-		dst := []any{&e.ID, &e.TxID, &e.AccountID, &e.Amount, &e.Currency, &at, &e.Kind, &e.Memo}
-		sv := p.newSortValue()
-		if sv != nil {
-			dst = append(dst, sv)
-		}
-		if err := rows.Scan(dst...); err != nil {
-			return nil, "", l.t.db.mapErr("ledger entries", err)
-		}
+		err := scanRow(rows, sv, &e.ID, &e.TxID, &e.AccountID, &e.Amount, &e.Currency, &at, &e.Kind, &e.Memo)
 		e.At = time.UnixMicro(at).UTC()
-		if len(out) < limit {
-			last = sv
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", l.t.db.mapErr("ledger entries", err)
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = p.next(out[limit-1].ID, last)
-	}
-	return out, next, nil
+		return e, err
+	}, func(e *account.LedgerEntry) string { return e.ID })
+	return out, next, l.t.db.mapErr("ledger entries", err)
 }
 
 // Transactions lists ledger transactions, newest first or in q.Sort. Filters: kind, ref,
@@ -143,34 +123,16 @@ func (l ledger) Transactions(ctx context.Context, q store.Query) ([]account.Ledg
 		return nil, "", l.t.db.mapErr("ledger transactions", err)
 	}
 	defer rows.Close()
-	var out []account.LedgerTx
-	var last any
-	for rows.Next() {
+	out, next, err := readPage(p, rows, limit, func(sv any) (account.LedgerTx, error) {
 		var data string
-		dst := []any{&data}
-		sv := p.newSortValue()
-		if sv != nil {
-			dst = append(dst, sv)
-		}
-		if err := rows.Scan(dst...); err != nil {
-			return nil, "", l.t.db.mapErr("ledger transactions", err)
-		}
 		var lt account.LedgerTx
+		if err := scanRow(rows, sv, &data); err != nil {
+			return lt, err
+		}
 		if err := json.Unmarshal([]byte(data), &lt); err != nil {
-			return nil, "", errs.Wrap("decode ledger transaction", err)
+			return lt, errs.Wrap("decode ledger transaction", err)
 		}
-		if len(out) < limit {
-			last = sv
-		}
-		out = append(out, lt)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", l.t.db.mapErr("ledger transactions", err)
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = p.next(out[limit-1].ID, last)
-	}
-	return out, next, nil
+		return lt, nil
+	}, func(lt *account.LedgerTx) string { return lt.ID })
+	return out, next, l.t.db.mapErr("ledger transactions", err)
 }

@@ -213,28 +213,15 @@ func (r repo[T]) List(ctx context.Context, q store.Query) ([]T, string, error) {
 		return nil, "", r.db.mapErr("list "+r.t.name, err)
 	}
 	defer rows.Close()
-	items := make([]T, 0, limit)
-	var last any
-	for rows.Next() {
-		sv := p.newSortValue()
+	items, next, err := readPage(p, rows, limit, func(sv any) (T, error) {
 		v, err := r.scanWith(rows, sv)
 		if err != nil {
-			return nil, "", r.db.mapErr("list "+r.t.name, err)
+			var zero T
+			return zero, err
 		}
-		if len(items) < limit {
-			last = sv
-		}
-		items = append(items, *v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", r.db.mapErr("list "+r.t.name, err)
-	}
-	next := ""
-	if len(items) > limit {
-		items = items[:limit]
-		next = p.next(*r.t.meta(&items[limit-1]).ID, last)
-	}
-	return items, next, nil
+		return *v, nil
+	}, func(v *T) string { return *r.t.meta(v).ID })
+	return items, next, r.db.mapErr("list "+r.t.name, err)
 }
 
 func statusOf(m meta) string {

@@ -133,35 +133,17 @@ func (r tariffs) List(ctx context.Context, q store.Query) ([]billing.TariffRecor
 		return nil, "", r.t.db.mapErr("list tariffs", err)
 	}
 	defer rows.Close()
-	var out []billing.TariffRecord
-	var last any
-	for rows.Next() {
+	out, next, err := readPage(p, rows, limit, func(sv any) (billing.TariffRecord, error) {
 		var data, status string
-		dst := []any{&data, &status}
-		sv := p.newSortValue()
-		if sv != nil {
-			dst = append(dst, sv)
-		}
-		if err := rows.Scan(dst...); err != nil {
-			return nil, "", r.t.db.mapErr("list tariffs", err)
-		}
 		var v billing.TariffRecord
+		if err := scanRow(rows, sv, &data, &status); err != nil {
+			return v, err
+		}
 		if err := json.Unmarshal([]byte(data), &v); err != nil {
-			return nil, "", errs.Wrap("decode tariff", err)
+			return v, errs.Wrap("decode tariff", err)
 		}
 		v.Status = status
-		if len(out) < limit {
-			last = sv
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", r.t.db.mapErr("list tariffs", err)
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = p.next(out[limit-1].ID, last)
-	}
-	return out, next, nil
+		return v, nil
+	}, func(v *billing.TariffRecord) string { return v.ID })
+	return out, next, r.t.db.mapErr("list tariffs", err)
 }
