@@ -50,21 +50,12 @@ func (t *tx) AddStatus(ctx context.Context, c charging.StatusChange) error {
 
 // flushOps writes the readings and status reports the transaction holds back.
 func (t *tx) flushOps(ctx context.Context) error {
-	if len(t.pendReadings) > 0 {
-		rs := t.pendReadings
-		t.pendReadings = nil
-		if err := t.writeReadings(ctx, rs); err != nil {
-			return err
-		}
+	rs, cs := t.pendReadings, t.pendStatus
+	t.pendReadings, t.pendStatus = nil, nil
+	if err := t.writeReadings(ctx, rs); err != nil || len(cs) == 0 {
+		return err
 	}
-	if len(t.pendStatus) > 0 {
-		cs := t.pendStatus
-		t.pendStatus = nil
-		if err := t.writeStatus(ctx, cs); err != nil {
-			return err
-		}
-	}
-	return nil
+	return t.writeStatus(ctx, cs)
 }
 
 // rowsPerStmt bounds the rows of a multi-row statement: it stays under SQLite's and

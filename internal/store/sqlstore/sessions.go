@@ -188,55 +188,44 @@ func (t *tx) updateSessions(ctx context.Context, ps []*pendingSession) error {
 		}
 		return args
 	}
+	// WITH v(id, …) AS (VALUES …) UPDATE sessions SET … FROM v: types are cast in the first
+	// row, as PostgreSQL types a VALUES column from it.
 	var b strings.Builder
 	args := make([]any, 0, len(ps)*(len(cols)+1))
-	if len(ps) == 1 {
-		b.WriteString("UPDATE sessions SET ")
-		for i, c := range cols {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(c.name + " = ?")
-		}
-		b.WriteString(" WHERE id = ?")
-		args = append(row(ps[0], args), ps[0].id)
-	} else {
-		// Types are cast in the first row: PostgreSQL types a VALUES column from it.
-		b.WriteString("WITH v(id")
-		for _, c := range cols {
-			b.WriteString(", " + c.name)
-		}
-		b.WriteString(") AS (VALUES ")
-		for i, p := range ps {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(")
-			for j := range len(cols) + 1 {
-				if j > 0 {
-					b.WriteString(", ")
-				}
-				switch {
-				case i > 0:
-					b.WriteString("?")
-				case j == 0:
-					b.WriteString("CAST(? AS TEXT)")
-				default:
-					b.WriteString("CAST(? AS " + cols[j-1].typ + ")")
-				}
-			}
-			b.WriteString(")")
-			args = row(p, append(args, p.id))
-		}
-		b.WriteString(") UPDATE sessions SET ")
-		for i, c := range cols {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(c.name + " = v." + c.name)
-		}
-		b.WriteString(" FROM v WHERE sessions.id = v.id")
+	b.WriteString("WITH v(id")
+	for _, c := range cols {
+		b.WriteString(", " + c.name)
 	}
+	b.WriteString(") AS (VALUES ")
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(")
+		for j := range len(cols) + 1 {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			switch {
+			case i > 0:
+				b.WriteString("?")
+			case j == 0:
+				b.WriteString("CAST(? AS TEXT)")
+			default:
+				b.WriteString("CAST(? AS " + cols[j-1].typ + ")")
+			}
+		}
+		b.WriteString(")")
+		args = row(p, append(args, p.id))
+	}
+	b.WriteString(") UPDATE sessions SET ")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(c.name + " = v." + c.name)
+	}
+	b.WriteString(" FROM v WHERE sessions.id = v.id")
 	res, err := t.q.ExecContext(ctx, t.db.rebind(b.String()), args...)
 	if err != nil {
 		return t.db.mapErr("update session", err)

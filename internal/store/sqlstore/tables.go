@@ -118,11 +118,11 @@ func (t *tx) rollup() *Rollup {
 }
 
 // flush writes what the transaction deferred to its end: readings, status reports, session
-// updates and ledger entries, then the report rollups, once for the whole transaction (a batch of many sessions) with every
-// table's rows in key order. Rollup
-// rows are shared by every writer (a site's hour, a day), so all transactions taking them last
-// and in one order keeps PostgreSQL's concurrent batches from deadlocking on them, as they did
-// when each session upserted its own rows mid-transaction.
+// updates and ledger entries, then the report rollups, once for the whole transaction (a batch
+// of many sessions) with every table's rows in key order. Rollup rows are shared by every
+// writer (a site's hour, a day), so all transactions taking them last and in one order keeps
+// PostgreSQL's concurrent batches from deadlocking on them, as they did when each session
+// upserted its own rows mid-transaction.
 func (t *tx) flush(ctx context.Context) error {
 	if err := t.flushOps(ctx); err != nil {
 		return err
