@@ -58,21 +58,9 @@ func runBilling(t *testing.T, s store.Store) {
 			}
 			return nil
 		})
-		var all []account.LedgerEntry
-		cursor := ""
-		for {
-			var page []account.LedgerEntry
-			var next string
-			mustView(t, s, func(tx store.Tx) (err error) {
-				page, next, err = tx.Ledger().Entries(ctx, "acc_1", store.Query{Limit: 3, Cursor: cursor})
-				return
-			})
-			all = append(all, page...)
-			if next == "" {
-				break
-			}
-			cursor = next
-		}
+		all := allPages(t, s, store.Query{Limit: 3}, 10, func(tx store.Tx, q store.Query) ([]account.LedgerEntry, string, error) {
+			return tx.Ledger().Entries(ctx, "acc_1", q)
+		})
 		if len(all) != 4 || all[0].Amount != 100 || all[3].Amount != 5000 || all[0].Kind != "topup" {
 			t.Fatalf("entries = %+v", all)
 		}
@@ -188,20 +176,11 @@ func runBilling(t *testing.T, s store.Store) {
 			mustTx(t, s, func(tx store.Tx) error { return tx.Tariffs().Add(ctx, &r) })
 		}
 		var ids []string
-		for cur := ""; ; {
-			var page []billing.TariffRecord
-			var next string
-			mustView(t, s, func(tx store.Tx) (err error) {
-				page, next, err = tx.Tariffs().List(ctx, store.Query{Sort: "-updated_at", From: now.Add(30 * time.Minute), Limit: 2, Cursor: cur})
-				return
-			})
-			for _, r := range page {
-				ids = append(ids, r.ID)
-			}
-			if next == "" {
-				break
-			}
-			cur = next
+		for _, r := range allPages(t, s, store.Query{Sort: "-updated_at", From: now.Add(30 * time.Minute), Limit: 2}, 10,
+			func(tx store.Tx, q store.Query) ([]billing.TariffRecord, string, error) {
+				return tx.Tariffs().List(ctx, q)
+			}) {
+			ids = append(ids, r.ID)
 		}
 		if fmt.Sprint(ids) != "[tar_r0 tar_r2 tar_r1]" {
 			t.Fatalf("tariffs since now+30m, newest first, in pages of 2: %v", ids)

@@ -90,23 +90,15 @@ func runQuery(t *testing.T, s store.Store) {
 		t.Helper()
 		q.Limit = 4
 		var ids []string
-		for range 20 {
-			var page []charging.Session
-			var next string
-			mustView(t, s, func(tx store.Tx) (err error) { page, next, err = tx.Sessions().List(ctx, q); return })
-			for _, p := range page {
-				if slices.Contains(ids, p.ID) {
-					t.Fatalf("%+v: %s twice", q, p.ID)
-				}
-				ids = append(ids, p.ID)
+		for _, p := range allPages(t, s, q, 20, func(tx store.Tx, q store.Query) ([]charging.Session, string, error) {
+			return tx.Sessions().List(ctx, q)
+		}) {
+			if slices.Contains(ids, p.ID) {
+				t.Fatalf("%+v: %s twice", q, p.ID)
 			}
-			if next == "" {
-				return ids
-			}
-			q.Cursor = next
+			ids = append(ids, p.ID)
 		}
-		t.Fatalf("%+v: more than 20 pages", q)
-		return nil
+		return ids
 	}
 	// want lists the ids of the sessions keep accepts, ordered by key then id (desc: reversed).
 	want := func(keep func(charging.Session) bool, key func(charging.Session) int64, desc bool) []string {
@@ -280,17 +272,10 @@ func runQuery(t *testing.T, s store.Store) {
 		})
 		entries := func(q store.Query) (got []int64) {
 			q.Limit = 2
-			for range 10 {
-				var page []account.LedgerEntry
-				var next string
-				mustView(t, s, func(tx store.Tx) (err error) { page, next, err = tx.Ledger().Entries(ctx, "acc_q1", q); return })
-				for _, e := range page {
-					got = append(got, e.Amount)
-				}
-				if next == "" {
-					break
-				}
-				q.Cursor = next
+			for _, e := range allPages(t, s, q, 10, func(tx store.Tx, q store.Query) ([]account.LedgerEntry, string, error) {
+				return tx.Ledger().Entries(ctx, "acc_q1", q)
+			}) {
+				got = append(got, e.Amount)
 			}
 			return got
 		}

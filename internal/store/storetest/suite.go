@@ -101,21 +101,9 @@ func Run(t *testing.T, s store.Store) {
 			return nil
 		})
 		var seen []string
-		cursor := ""
-		for page := 0; page < 10; page++ {
-			var items []asset.Site
-			var next string
-			mustView(t, s, func(tx store.Tx) (err error) {
-				items, next, err = tx.Sites().List(ctx, store.Query{Limit: 2, Cursor: cursor, Filter: map[string]string{"status": asset.Active}})
-				return
-			})
-			for _, it := range items {
-				seen = append(seen, it.ID)
-			}
-			if next == "" {
-				break
-			}
-			cursor = next
+		for _, it := range allPages(t, s, store.Query{Limit: 2, Filter: map[string]string{"status": asset.Active}}, 10,
+			func(tx store.Tx, q store.Query) ([]asset.Site, string, error) { return tx.Sites().List(ctx, q) }) {
+			seen = append(seen, it.ID)
 		}
 		want := []string{"site_1", "site_2", "site_3", "site_4"}
 		if len(seen) != len(want) {
@@ -446,4 +434,23 @@ func mustView(t *testing.T, s store.Store, fn func(store.Tx) error) {
 	if err := s.View(context.Background(), fn); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// allPages lists q page after page by its cursors, each page in a read transaction of its own,
+// and fails after maxPages pages.
+func allPages[T any](t *testing.T, s store.Store, q store.Query, maxPages int, list func(store.Tx, store.Query) ([]T, string, error)) []T {
+	t.Helper()
+	var all []T
+	for range maxPages {
+		var page []T
+		var next string
+		mustView(t, s, func(tx store.Tx) (err error) { page, next, err = list(tx, q); return })
+		all = append(all, page...)
+		if next == "" {
+			return all
+		}
+		q.Cursor = next
+	}
+	t.Fatalf("%+v: more than %d pages", q, maxPages)
+	return nil
 }
