@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/evcs/evcs/internal/account"
+	"github.com/evcs/evcs/internal/benchtest"
 	"github.com/evcs/evcs/internal/store"
 	"github.com/evcs/evcs/internal/store/opendb"
 	"github.com/evcs/evcs/internal/store/sqlstore"
@@ -140,15 +141,8 @@ func BenchmarkQueryAPI(b *testing.B) {
 	_ = s.m.Store.SQL().QueryRow("SELECT COUNT(*) FROM users").Scan(&users)
 	b.Logf("%s: %d sessions, %d users", s.m.Store.Dialect(), sessions, users)
 	for _, p := range queryProbes(b, s.m.Store, benchEnd()) {
-		b.Run(benchName.Replace(p[0]), func(b *testing.B) {
-			size, _ := benchGet(b, s.base, p[1]) // the first warms caches; not timed
-			var ds []time.Duration
-			for b.Loop() {
-				n, d := benchGet(b, s.base, p[1])
-				size = n
-				ds = append(ds, d)
-			}
-			latencyMetrics(b, ds, size)
+		b.Run(benchtest.Name(p[0]), func(b *testing.B) {
+			benchtest.Latency(b, func() (int, time.Duration) { return benchGet(b, s.base, p[1]) })
 		})
 	}
 }

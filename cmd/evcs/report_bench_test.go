@@ -6,10 +6,10 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"slices"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/evcs/evcs/internal/benchtest"
 )
 
 // BenchmarkReports measures the answer time of every report over 30 and 365 days, and of the
@@ -82,15 +82,8 @@ func BenchmarkReports(b *testing.B) {
 		probes = append(probes, probe{"sessions list deep page", "/api/v1/sessions?limit=50&cursor=" + base64.RawURLEncoding.EncodeToString([]byte(deep))})
 	}
 	for _, p := range probes {
-		b.Run(benchName.Replace(p.name), func(b *testing.B) {
-			size, _ := benchGet(b, s.base, p.path) // the first warms caches; not timed
-			var ds []time.Duration
-			for b.Loop() {
-				n, d := benchGet(b, s.base, p.path)
-				size = n
-				ds = append(ds, d)
-			}
-			latencyMetrics(b, ds, size)
+		b.Run(benchtest.Name(p.name), func(b *testing.B) {
+			benchtest.Latency(b, func() (int, time.Duration) { return benchGet(b, s.base, p.path) })
 		})
 	}
 }
@@ -114,20 +107,3 @@ func benchGet(b *testing.B, base, path string) (int, time.Duration) {
 	}
 	return len(body), d
 }
-
-// latencyMetrics reports the p50 and p95 of ds in milliseconds (p50-ms, p95-ms) and size, the
-// bytes of one answer (bytes). It sorts ds.
-func latencyMetrics(b *testing.B, ds []time.Duration, size int) {
-	b.ReportMetric(float64(size), "bytes")
-	if len(ds) == 0 {
-		return
-	}
-	slices.Sort(ds)
-	b.ReportMetric(ms(ds[len(ds)/2]), "p50-ms")
-	b.ReportMetric(ms(ds[(len(ds)*95+99)/100-1]), "p95-ms")
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// benchName makes a probe's name a sub-benchmark name of one level: no spaces or slashes.
-var benchName = strings.NewReplacer(" ", "_", "/", "-")

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 
 	"github.com/evcs/evcs/internal/account"
 	"github.com/evcs/evcs/internal/app"
+	"github.com/evcs/evcs/internal/benchtest"
 	"github.com/evcs/evcs/internal/errs"
 	"github.com/evcs/evcs/internal/store"
 	"github.com/evcs/evcs/internal/store/opendb"
@@ -114,15 +113,8 @@ func BenchmarkConsoleRender(b *testing.B) {
 		if oldSeed && p.as == own {
 			continue
 		}
-		b.Run(benchName.Replace(p.name), func(b *testing.B) {
-			size, _ := renderPage(b, r, p.path, p.as) // warms caches; not timed
-			var ds []time.Duration
-			for b.Loop() {
-				n, d := renderPage(b, r, p.path, p.as)
-				size = n
-				ds = append(ds, d)
-			}
-			latencyMetrics(b, ds, size)
+		b.Run(benchtest.Name(p.name), func(b *testing.B) {
+			benchtest.Latency(b, func() (int, time.Duration) { return renderPage(b, r, p.path, p.as) })
 		})
 	}
 }
@@ -141,18 +133,3 @@ func renderPage(b *testing.B, r http.Handler, path string, as *session) (int, ti
 	}
 	return rec.Body.Len(), d
 }
-
-// latencyMetrics reports the p50 and p95 of ds in milliseconds (p50-ms, p95-ms) and size, the
-// bytes of one page (bytes). It sorts ds.
-func latencyMetrics(b *testing.B, ds []time.Duration, size int) {
-	b.ReportMetric(float64(size), "bytes")
-	if len(ds) == 0 {
-		return
-	}
-	slices.Sort(ds)
-	b.ReportMetric(float64(ds[len(ds)/2])/1e6, "p50-ms")
-	b.ReportMetric(float64(ds[(len(ds)*95+99)/100-1])/1e6, "p95-ms")
-}
-
-// benchName makes a page's name a sub-benchmark name of one level: no spaces or slashes.
-var benchName = strings.NewReplacer(" ", "_", "/", "-")
