@@ -1101,11 +1101,11 @@ func (m *LoadManager) failsafe(ctx context.Context, stationID string) {
 		t, err = m.topology(ctx, site)
 	}
 	m.runMu.Unlock()
-	if err == nil && !limited {
-		return
-	}
 	if err != nil {
 		m.a.Log.Warn("load: failsafe", "station", stationID, "err", err)
+		return
+	}
+	if !limited {
 		return
 	}
 	level := 0
