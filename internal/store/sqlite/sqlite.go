@@ -57,6 +57,10 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 		if txlock == "immediate" {
 			// The writer never checkpoints: a background connection does (checkpointer).
 			q.Add("_pragma", "wal_autocheckpoint(0)")
+			// A batch of a few hundred messages dirties thousands of pages across the hot
+			// tables' indexes; with SQLite's default 2 MB cache the writer spilled them to
+			// the WAL mid-transaction and read them back with a syscall each.
+			q.Add("_pragma", "cache_size(-65536)")
 		}
 		q.Set("_txlock", txlock)
 		return "file:" + path + "?" + q.Encode()
