@@ -518,7 +518,7 @@ func (a *App) settleTx(ctx context.Context, tx store.Tx, accountID, sessionID st
 		return err
 	}
 	// The session's postings so far, in one look-up by reference (hold, capture, release).
-	posted, _, err := tx.Ledger().Transactions(ctx, store.Query{Filter: map[string]string{"ref": sessionID}, Limit: 500})
+	posted, err := tx.Ledger().ByRef(ctx, sessionID)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func (a *App) Receipt(ctx context.Context, sessionID string) (*Receipt, error) {
 			return err
 		}
 		if s.AccountID != "" {
-			txs, _, err := tx.Ledger().Transactions(ctx, store.Query{Filter: map[string]string{"ref": s.ID}, Limit: 50})
+			txs, err := tx.Ledger().ByRef(ctx, s.ID)
 			if err != nil {
 				return err
 			}

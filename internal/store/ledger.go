@@ -16,6 +16,9 @@ type Ledger interface {
 	Lock(ctx context.Context, accountID string) error
 	// ByKey returns the transaction posted with an idempotency key.
 	ByKey(ctx context.Context, idemKey string) (*account.LedgerTx, error)
+	// ByRef returns the transactions posted about a reference (a session, a top-up), oldest
+	// first, with their entries.
+	ByRef(ctx context.Context, ref string) ([]account.LedgerTx, error)
 	// Entries lists an account's entries, newest first, paged by cursor.
 	Entries(ctx context.Context, accountID string, q Query) ([]account.LedgerEntry, string, error)
 	// Transactions lists ledger transactions by filter (kind, account_id, ref), newest first.

@@ -145,6 +145,30 @@ func (l ledger) ByKey(ctx context.Context, key string) (*account.LedgerTx, error
 	return &lt, nil
 }
 
+// ByRef reads the postings of a reference. Each row holds its transaction whole, entries
+// included, and is inserted at once by Post, so the held-back entries need not be written
+// first: settling a session asks for its hold on every stop, in the middle of a batch.
+func (l ledger) ByRef(ctx context.Context, ref string) ([]account.LedgerTx, error) {
+	rows, err := l.t.q.QueryContext(ctx, l.t.db.rebind("SELECT data FROM ledger_transactions WHERE ref = ? ORDER BY created_at, id"), ref)
+	if err != nil {
+		return nil, l.t.db.mapErr("ledger by ref", err)
+	}
+	defer rows.Close()
+	var out []account.LedgerTx
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return nil, l.t.db.mapErr("ledger by ref", err)
+		}
+		var lt account.LedgerTx
+		if err := json.Unmarshal([]byte(data), &lt); err != nil {
+			return nil, errs.Wrap("decode ledger transaction", err)
+		}
+		out = append(out, lt)
+	}
+	return out, l.t.db.mapErr("ledger by ref", rows.Err())
+}
+
 func pageLimit(q store.Query) int {
 	switch {
 	case q.Limit <= 0:

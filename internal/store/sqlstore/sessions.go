@@ -54,6 +54,20 @@ func (r sessionRepo) Get(ctx context.Context, id string) (*charging.Session, err
 }
 
 func (r sessionRepo) GetBy(ctx context.Context, field, value string) (*charging.Session, error) {
+	if field == "start_key" {
+		// Every StartTransaction asks whether its start key was seen before (a replay), and
+		// nearly always hears no. A start key is written with its session and never changes,
+		// so the answer needs no held-back update written first: only a session found does.
+		var id string
+		err := r.q.QueryRowContext(ctx, r.db.rebind("SELECT id FROM sessions WHERE start_key = ? ORDER BY id LIMIT 1"), value).Scan(&id)
+		if err == sql.ErrNoRows {
+			return nil, errs.E(errs.NotFound, "session with start_key %q not found", value)
+		}
+		if err != nil {
+			return nil, r.db.mapErr("get session", err)
+		}
+		return r.Get(ctx, id)
+	}
 	if err := r.tx.flushSessions(ctx); err != nil {
 		return nil, err
 	}

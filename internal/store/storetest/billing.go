@@ -139,6 +139,36 @@ func runBilling(t *testing.T, s store.Store) {
 			t.Fatalf("rolled-back posting: %v", err)
 		}
 	})
+	t.Run("postings by reference, in their transaction too", func(t *testing.T) {
+		// ByRef reads a session's postings (hold, then capture) with their entries, including
+		// one posted earlier in the same transaction, whose entries are not yet written.
+		post := func(tx store.Tx, key, kind string, at time.Time, amt int64) error {
+			lt := topup(key, amt)
+			lt.Kind, lt.Ref, lt.At = kind, "ses_ref1", at
+			_, _, err := tx.Ledger().Post(ctx, lt)
+			return err
+		}
+		mustTx(t, s, func(tx store.Tx) error { return post(tx, "hold:ses_ref1", "hold", now, 40) })
+		mustTx(t, s, func(tx store.Tx) error {
+			if err := post(tx, "capture:ses_ref1", "capture", now.Add(time.Minute), 25); err != nil {
+				return err
+			}
+			got, err := tx.Ledger().ByRef(ctx, "ses_ref1")
+			if err != nil {
+				return err
+			}
+			if len(got) != 2 || got[0].IdemKey != "hold:ses_ref1" || got[1].IdemKey != "capture:ses_ref1" ||
+				len(got[1].Entries) != 2 || got[1].Entries[0].Amount != 25 || got[1].Entries[0].AccountID != "acc_1" {
+				t.Errorf("by ref in the transaction: %+v", got)
+			}
+			return nil
+		})
+		var none []account.LedgerTx
+		mustView(t, s, func(tx store.Tx) (err error) { none, err = tx.Ledger().ByRef(ctx, "ses_nothing"); return })
+		if len(none) != 0 {
+			t.Fatalf("unknown ref: %+v", none)
+		}
+	})
 	t.Run("tariff versions", func(t *testing.T) {
 		v1 := billing.TariffRecord{ID: "tar_1", Version: 1, Currency: "EUR", Status: billing.TariffActive, Tariff: []byte(`{"v":1}`), CreatedAt: now, UpdatedAt: now}
 		v2 := v1

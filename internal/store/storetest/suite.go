@@ -184,6 +184,28 @@ func runOperation(t *testing.T, s store.Store) {
 			t.Fatalf("duplicate transaction: want Conflict, got %v", err)
 		}
 	})
+	t.Run("a session found by start key carries its held-back update", func(t *testing.T) {
+		ses := charging.Session{ID: "ses_sk", StationID: "CP-S", EVSENo: 1, TxRef: "tx-sk", StartKey: "CP-S|1|k", Kind: charging.KindCharge, Status: charging.Active, StartedAt: now, UpdatedAt: now}
+		mustTx(t, s, func(tx store.Tx) error { return tx.Sessions().Create(ctx, &ses) })
+		mustTx(t, s, func(tx store.Tx) error {
+			got, err := tx.Sessions().Get(ctx, "ses_sk")
+			if err != nil {
+				return err
+			}
+			got.EnergyWh = 4200
+			if err := tx.Sessions().Update(ctx, got); err != nil {
+				return err
+			}
+			again, err := tx.Sessions().GetBy(ctx, "start_key", "CP-S|1|k")
+			if err != nil || again.ID != "ses_sk" || again.EnergyWh != 4200 {
+				t.Errorf("by start key after an update in the transaction: %+v %v", again, err)
+			}
+			if _, err := tx.Sessions().GetBy(ctx, "start_key", "CP-S|1|none"); !errs.Is(err, errs.NotFound) {
+				t.Errorf("unknown start key: %v", err)
+			}
+			return nil
+		})
+	})
 	t.Run("readings batch and order", func(t *testing.T) {
 		var rs []charging.Reading
 		for i := 0; i < 205; i++ { // more than one multi-row statement
