@@ -12,6 +12,7 @@ import (
 
 	"github.com/evcs/evcs/internal/cluster"
 	"github.com/evcs/evcs/internal/config"
+	"github.com/evcs/evcs/internal/store/postgres"
 	"github.com/evcs/evcs/internal/store/sqlite"
 )
 
@@ -69,7 +70,7 @@ func (m *Main) startCluster(ctx context.Context) error {
 			return fmt.Errorf("--db %s: %w", m.Cfg.DB, err)
 		}
 	case "postgres":
-		opt.DSN = m.Cfg.DB
+		opt.DSN = postgres.ConnString(m.Cfg.DB)
 		db := m.Store.SQL()
 		opt.Notify = func(ctx context.Context, channel, payload string) error {
 			_, err := db.ExecContext(ctx, "SELECT pg_notify($1, $2)", channel, payload)

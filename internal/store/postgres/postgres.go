@@ -7,6 +7,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
+	"strconv"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -34,14 +36,23 @@ func pgCode(err error) string {
 	return ""
 }
 
-// Open connects to dsn (postgres://…) and applies migrations.
+// defaultPool is how many connections a node opens at most.
+const defaultPool = 32
+
+// Open connects to dsn (postgres://…) and applies migrations. The DSN's pool_max_conns
+// parameter (taken out before connecting) caps the node's connections: several nodes on one
+// server must fit its max_connections together.
 func Open(ctx context.Context, dsn string) (*sqlstore.DB, error) {
+	dsn, pool, err := poolSize(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
+	db.SetMaxOpenConns(pool)
+	db.SetMaxIdleConns(pool)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
@@ -55,6 +66,36 @@ func Open(ctx context.Context, dsn string) (*sqlstore.DB, error) {
 		return nil, err
 	}
 	return sqlstore.New(db, db, Dialect), nil
+}
+
+// poolSize takes the pool_max_conns parameter (the name pgxpool gives it) out of a URL DSN and
+// returns the pool size it asks for, or defaultPool.
+func poolSize(dsn string) (string, int, error) {
+	u, err := url.Parse(dsn)
+	if err != nil || u.RawQuery == "" {
+		return dsn, defaultPool, nil // not a URL with parameters: pgx reports what is wrong with it
+	}
+	q := u.Query()
+	v, ok := q["pool_max_conns"]
+	if !ok {
+		return dsn, defaultPool, nil
+	}
+	n, err := strconv.Atoi(v[0])
+	if err != nil || n < 2 || n > 1000 {
+		return "", 0, fmt.Errorf("pool_max_conns=%q: want a whole number from 2 to 1000", v[0])
+	}
+	q.Del("pool_max_conns")
+	u.RawQuery = q.Encode()
+	return u.String(), n, nil
+}
+
+// ConnString is dsn for a single connection (a node's LISTEN connection): without the pool's
+// own parameters.
+func ConnString(dsn string) string {
+	if d, _, err := poolSize(dsn); err == nil {
+		return d
+	}
+	return dsn
 }
 
 // sequences creates what only PostgreSQL has (the migrations are shared with SQLite): the 1.6
