@@ -147,15 +147,27 @@ func (t *tx) version(ctx context.Context, table int) (int64, bool) {
 	return t.vers[table], true
 }
 
-// wrote records a write to a cached table: the first one in the transaction bumps its version.
-func (t *tx) wroteTo(ctx context.Context, table int) error {
-	if t.wrote&(1<<table) != 0 {
-		return nil
-	}
-	if _, err := t.q.ExecContext(ctx, t.db.rebind("UPDATE cache_versions SET v = v + 1 WHERE name = ?"), cachedNames[table]); err != nil {
-		return t.db.mapErr("cache version", err)
-	}
+// wroteTo records a write to a cached table. Its version is bumped once, by bumpVersions at
+// the end of the transaction: on PostgreSQL the bump locks the table's version row until
+// commit, and taken at the first write it held that lock through the whole batch, so every
+// node's batches with a boot in them (a station update) queued behind each other.
+func (t *tx) wroteTo(_ context.Context, table int) error {
 	t.wrote |= 1 << table
+	return nil
+}
+
+// bumpVersions bumps the version of every cached table the transaction wrote, in table order
+// (the order concurrent transactions take the rows' locks in), just before it commits.
+func (t *tx) bumpVersions(ctx context.Context) error {
+	for i, name := range cachedNames {
+		if t.wrote&(1<<i) == 0 || t.bumped&(1<<i) != 0 {
+			continue
+		}
+		if _, err := t.q.ExecContext(ctx, t.db.rebind("UPDATE cache_versions SET v = v + 1 WHERE name = ?"), name); err != nil {
+			return t.db.mapErr("cache version", err)
+		}
+		t.bumped |= 1 << i
+	}
 	return nil
 }
 

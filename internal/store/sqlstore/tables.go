@@ -89,6 +89,7 @@ type tx struct {
 	verLoaded bool
 	verErr    bool
 	wrote     uint32 // cached tables written in this transaction
+	bumped    uint32 // cached tables whose version this transaction has bumped
 	// Columns of the sessions read or written in this transaction (see sessions.go).
 	sessions map[string]sessionCols
 	// Balances of the accounts this transaction locked, kept current by its postings (ledger.go).
@@ -133,12 +134,14 @@ func (t *tx) flush(ctx context.Context) error {
 	if err := t.flushLedger(ctx); err != nil {
 		return err
 	}
-	if t.roll == nil {
-		return nil
+	if t.roll != nil {
+		roll := t.roll
+		t.roll = nil
+		if err := roll.upsert(ctx, t); err != nil {
+			return t.db.mapErr("add report rollups", err)
+		}
 	}
-	roll := t.roll
-	t.roll = nil
-	return t.db.mapErr("add report rollups", roll.upsert(ctx, t))
+	return t.bumpVersions(ctx)
 }
 
 func bind[T any](t *tx, tb *table[T]) store.Repo[T] { return repo[T]{t: tb, db: t.db, q: t.q} }
