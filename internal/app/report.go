@@ -73,8 +73,7 @@ func (a *App) ReportsOnSessionEnd(ctx context.Context, tx store.Tx, s *charging.
 		}
 		excl, incl = CDRRevenue(rec)
 	}
-	_, err := tx.Reports().AddSessions(ctx, []store.SessionFact{SessionFact(s, siteID, excl, incl)})
-	return err
+	return tx.Reports().AddSessions(ctx, []store.SessionFact{SessionFact(s, siteID, excl, incl)})
 }
 
 // ReportTopUp adds a posted top-up (the money into the purchaser's account) to the report

@@ -97,8 +97,9 @@ type TopUpFact struct {
 type Reports interface {
 	// AddSessions records ended sessions and adds them to the hourly and daily rollups. A
 	// session recorded before is skipped (with its hours), so replaying a session end changes
-	// nothing. It returns how many were added.
-	AddSessions(ctx context.Context, fs []SessionFact) (int, error)
+	// nothing. The facts are written at the end of the transaction (or before it next reads a
+	// report), with every other session the transaction ended.
+	AddSessions(ctx context.Context, fs []SessionFact) error
 	// AddTopUp adds a posted top-up to the top-up rollups. Call it once per posting, in the
 	// posting's transaction.
 	AddTopUp(ctx context.Context, f TopUpFact) error

@@ -27,11 +27,23 @@ func SessionFactArgs(f *store.SessionFact) []any {
 // SessionFactColumns is the column list SessionFactArgs fills.
 const SessionFactColumns = sessionFactCols
 
-// AddSessions inserts facts (skipping sessions recorded before) and adds those inserted to the
-// rollups (see rollup.go). The rollup rows are written when the transaction commits (tx.flush).
-func (r reports) AddSessions(ctx context.Context, fs []store.SessionFact) (int, error) {
-	roll := r.t.rollup()
-	added := 0
+// AddSessions holds facts back to the end of the transaction (tx.flush) or its next report
+// read: a batch of session stops then inserts them in one statement, not one each. flushFacts
+// skips sessions recorded before and adds those inserted to the rollups (see rollup.go).
+func (r reports) AddSessions(_ context.Context, fs []store.SessionFact) error {
+	r.t.pendFacts = append(r.t.pendFacts, fs...)
+	return nil
+}
+
+// flushFacts writes the held-back session facts in multi-row inserts and adds those not
+// recorded before to the rollups.
+func (t *tx) flushFacts(ctx context.Context) error {
+	fs := t.pendFacts
+	t.pendFacts = nil
+	if len(fs) == 0 {
+		return nil
+	}
+	roll := t.rollup()
 	for len(fs) > 0 {
 		n := min(len(fs), 500)
 		var b strings.Builder
@@ -47,32 +59,32 @@ func (r reports) AddSessions(ctx context.Context, fs []store.SessionFact) (int, 
 			args = append(args, SessionFactArgs(&fs[i])...)
 		}
 		b.WriteString(" ON CONFLICT (session_id) DO NOTHING RETURNING session_id")
-		rows, err := r.t.q.QueryContext(ctx, r.t.db.rebind(b.String()), args...)
+		rows, err := t.q.QueryContext(ctx, t.db.rebind(b.String()), args...)
 		if err != nil {
-			return added, r.t.db.mapErr("add report sessions", err)
+			return t.db.mapErr("add report sessions", err)
 		}
 		fresh := map[string]bool{}
 		for rows.Next() {
 			var id string
 			if err := rows.Scan(&id); err != nil {
 				rows.Close()
-				return added, r.t.db.mapErr("add report sessions", err)
+				return t.db.mapErr("add report sessions", err)
 			}
 			fresh[id] = true
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return added, r.t.db.mapErr("add report sessions", err)
+			return t.db.mapErr("add report sessions", err)
 		}
-		added += len(fresh)
 		for i := range fs[:n] {
-			if fresh[fs[i].SessionID] {
+			if id := fs[i].SessionID; fresh[id] {
 				roll.AddSession(&fs[i])
+				delete(fresh, id) // a session twice in the batch counts once
 			}
 		}
 		fs = fs[n:]
 	}
-	return added, nil
+	return nil
 }
 
 // AddTopUp adds a posted top-up to the top-up rollups (written when the transaction commits).
@@ -137,6 +149,9 @@ func where(q store.ReportQuery, args *[]any) string {
 }
 
 func (r reports) query(ctx context.Context, op, q string, args []any, scan func(*sql.Rows) error) error {
+	if err := r.t.flushFacts(ctx); err != nil {
+		return err
+	}
 	rows, err := r.t.q.QueryContext(ctx, r.t.db.rebind(q), args...)
 	if err != nil {
 		return r.t.db.mapErr(op, err)

@@ -96,6 +96,8 @@ type tx struct {
 	locked map[string]int64
 	// roll sums the report rollups of everything this transaction ended; flush writes it.
 	roll *Rollup
+	// pendFacts are ended sessions' report facts held back to be written together (report.go).
+	pendFacts []store.SessionFact
 	// Readings and status reports held back to be written together (operation.go).
 	pendReadings []charging.Reading
 	pendStatus   []charging.StatusChange
@@ -132,6 +134,9 @@ func (t *tx) flush(ctx context.Context) error {
 		return err
 	}
 	if err := t.flushLedger(ctx); err != nil {
+		return err
+	}
+	if err := t.flushFacts(ctx); err != nil {
 		return err
 	}
 	if t.roll != nil {

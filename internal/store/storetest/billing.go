@@ -10,6 +10,7 @@ import (
 	"github.com/evcs/evcs/internal/account"
 	"github.com/evcs/evcs/internal/billing"
 	"github.com/evcs/evcs/internal/errs"
+	"github.com/evcs/evcs/internal/report"
 	"github.com/evcs/evcs/internal/store"
 )
 
@@ -167,6 +168,41 @@ func runBilling(t *testing.T, s store.Store) {
 		mustView(t, s, func(tx store.Tx) (err error) { none, err = tx.Ledger().ByRef(ctx, "ses_nothing"); return })
 		if len(none) != 0 {
 			t.Fatalf("unknown ref: %+v", none)
+		}
+	})
+	t.Run("ended sessions' report facts: held back, read back, counted once", func(t *testing.T) {
+		fact := func(id string, wh int64) store.SessionFact {
+			return store.SessionFact{SessionID: id, StationID: "CP-REP", AccountID: "acc_rep", Currency: "EUR", Kind: "charge",
+				StartedAt: now, StoppedAt: now.Add(time.Hour), EnergyWh: wh, DurationS: 3600, PowerW: wh}
+		}
+		q := store.ReportQuery{From: now.Add(-time.Hour), To: now.Add(2 * time.Hour)}
+		sessions := func(tx store.Tx, dim string) (n, wh int64, err error) {
+			q.Dim = dim
+			aggs, err := tx.Reports().SessionSums(ctx, q)
+			for _, a := range aggs {
+				n, wh = n+a.Sessions, wh+a.EnergyWh
+			}
+			return n, wh, err
+		}
+		mustTx(t, s, func(tx store.Tx) error {
+			// The same session twice in one transaction (a replayed stop in the batch) counts once.
+			for _, f := range []store.SessionFact{fact("ses_rep1", 1000), fact("ses_rep1", 1000), fact("ses_rep2", 500)} {
+				if err := tx.Reports().AddSessions(ctx, []store.SessionFact{f}); err != nil {
+					return err
+				}
+			}
+			if n, wh, err := sessions(tx, report.Purchaser); err != nil || n != 2 || wh != 1500 {
+				t.Errorf("read back in the transaction: %d sessions, %d Wh, %v; want 2, 1500", n, wh, err)
+			}
+			return nil
+		})
+		mustTx(t, s, func(tx store.Tx) error { return tx.Reports().AddSessions(ctx, []store.SessionFact{fact("ses_rep1", 1000)}) })
+		for _, dim := range []string{report.Purchaser, report.Station} { // raw facts, then the rollups
+			var n, wh int64
+			mustView(t, s, func(tx store.Tx) (err error) { n, wh, err = sessions(tx, dim); return })
+			if n != 2 || wh != 1500 {
+				t.Errorf("by %s after a replayed end: %d sessions, %d Wh; want 2, 1500", dim, n, wh)
+			}
 		}
 	})
 	t.Run("tariff versions", func(t *testing.T) {
