@@ -99,8 +99,12 @@ func TestPrepaidChargingBilledToTheCent(t *testing.T) {
 		}
 		call("MeterValues", obj{"connectorId": 1, "transactionId": txID, "meterValue": []obj{{"timestamp": "2026-11-24T17:00:00Z",
 			"sampledValue": []obj{{"value": "106000", "measurand": "Energy.Active.Import.Register", "unit": "Wh", "context": "Sample.Periodic"}}}}})
-		stop := obj{"transactionId": txID, "meterStop": 112345, "timestamp": "2026-11-24T17:30:00Z", "reason": "EVDisconnected"}
-		call("StopTransaction", stop)
+		stop := obj{"transactionId": txID, "idTag": "TAG-BILL", "meterStop": 112345, "timestamp": "2026-11-24T17:30:00Z", "reason": "EVDisconnected"}
+		// The token's status in the answer is read after the stop is stored: 50.00 less
+		// 4.89 leaves credit, so Accepted.
+		if res := call("StopTransaction", stop); res["idTagInfo"] == nil || res["idTagInfo"].(map[string]any)["status"] != "Accepted" {
+			t.Errorf("stop = %v, want idTagInfo Accepted", res)
+		}
 		call("StopTransaction", stop) // delivered twice: charged once
 
 		ses := s.session("BILL-16", jsonString(txID))
