@@ -9,7 +9,9 @@
 # statuses, heartbeats every 300 s; dialing from 127.0.0.2… past ~25,000 per source), waits
 # until all N sockets are established and SETTLE more seconds (default 60), then prints each
 # node's RSS and the total, per connection, and the stations the store shows present (psql).
-# Connections open at RATE per second in all (default 500). EVCS is the binary (default: go build).
+# Connections open at RATE per second in all (default 500). NODE_MEMLIMIT (e.g. 320MiB) is each
+# node's GOMEMLIMIT: the collector then returns garbage from the connect storm instead of holding
+# up to the live heap again. EVCS is the binary (default: go build).
 #
 #   createdb -h 127.0.0.1 -U postgres evcs_idle
 #   scripts/idle-cluster.sh 'postgres://postgres@127.0.0.1:5432/evcs_idle?sslmode=disable' 6 100000
@@ -53,7 +55,7 @@ awk -v nodes="$NODES" -v per="$PER" 'BEGIN {
 "$EVCS" import --db "$DB" --kind stations "$tmp/stations.csv" >/dev/null
 
 for k in $(seq 1 "$NODES"); do
-  "$EVCS" serve --listen "127.0.0.1:$((BASE + k))" --db "$NODEDB" --node-id "idle-$k" --admin-token "$TOKEN" \
+  GOMEMLIMIT=${NODE_MEMLIMIT:-${GOMEMLIMIT:-}} "$EVCS" serve --listen "127.0.0.1:$((BASE + k))" --db "$NODEDB" --node-id "idle-$k" --admin-token "$TOKEN" \
     --ocpp-rate-limit off --log-level warn --log-format text >"$tmp/node$k.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$((BASE + k))/readyz" >/dev/null && break; sleep 0.1; done
@@ -92,6 +94,8 @@ for k in $(seq 1 "$NODES"); do
   echo "node=idle-$k port=$((BASE + k)) rss_kB=$(rss "${PIDS[$((k - 1))]}") established=$(ss -Htn state established "( sport = :$((BASE + k)) )" | wc -l)"
 done
 echo "present in the store: $present"
+echo "node log lines (warn and error), by message:"
+cat "$tmp"/node*.log | grep -o 'msg="[^"]*"' | sort | uniq -c | sort -rn | head -n 5 || true
 kill -INT "${SIMS[@]}" 2>/dev/null || true
 for k in $(seq 1 "$NODES"); do wait "${SIMS[$((k - 1))]}" 2>/dev/null || true; tail -n1 "$tmp/sim$k.out"; done
 SIMS=()
