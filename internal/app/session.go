@@ -33,7 +33,7 @@ func (a *App) StartSession(ctx context.Context, in StartInput) (*charging.Sessio
 	err := a.Batch.Do(ctx, func(tx store.Tx) error {
 		out = nil
 		var err error
-		if auth, err = a.authorizeTx(ctx, tx, in.IdToken); err != nil {
+		if auth, err = a.authorizeIn(ctx, tx, in.IdToken, true); err != nil {
 			return err
 		}
 		if s, err := tx.Sessions().GetBy(ctx, "start_key", in.StationID+"|"+key); err == nil {

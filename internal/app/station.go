@@ -101,6 +101,13 @@ func (a *App) Authorize(ctx context.Context, stationID, uid string) (charging.Au
 }
 
 func (a *App) authorizeTx(ctx context.Context, tx store.Tx, uid string) (charging.AuthResult, error) {
+	return a.authorizeIn(ctx, tx, uid, false)
+}
+
+// authorizeIn is authorizeTx; with lock (a write transaction that goes on to post to the
+// account, as a session start does with its hold) the account is locked first, and the
+// balance comes with the lock instead of a look-up of its own.
+func (a *App) authorizeIn(ctx context.Context, tx store.Tx, uid string, lock bool) (charging.AuthResult, error) {
 	tok, err := tx.IdTokens().GetBy(ctx, "uid", uid)
 	if errs.Is(err, errs.NotFound) {
 		return charging.AuthResult{Status: account.AuthUnknown}, nil
@@ -114,6 +121,11 @@ func (a *App) authorizeTx(ctx context.Context, tx store.Tx, uid string) (chargin
 	}
 	var bal, min int64
 	if acc != nil {
+		if lock {
+			if err := lockAccount(ctx, tx, acc.ID); err != nil {
+				return charging.AuthResult{}, err
+			}
+		}
 		if bal, err = tx.Balance(ctx, acc.ID); err != nil {
 			return charging.AuthResult{}, err
 		}

@@ -108,12 +108,15 @@ func (t *tx) flushLedger(ctx context.Context) error {
 		2, len(ids), func(args []any, i int) []any { return append(args, ids[i], sums[ids[i]]) })
 }
 
-// Lock takes the account's balance row: on PostgreSQL a row lock held until the transaction
-// ends, so a balance read and the posting that depends on it cannot be overtaken.
-// Lock takes the account's balance row and reads the balance in the same statement; the
-// transaction then answers Balance for that account without asking again (the row is its own
-// until the end, and its postings keep the figure current).
+// Lock takes the account's balance row (on PostgreSQL a row lock held until the transaction
+// ends, so a balance read and the posting that depends on it cannot be overtaken) and reads the
+// balance in the same statement. The transaction then answers Balance for that account without
+// asking again, and locking it again costs nothing: the row is its own until the end, and its
+// postings keep the figure current.
 func (l ledger) Lock(ctx context.Context, accountID string) error {
+	if _, ok := l.t.locked[accountID]; ok {
+		return nil // locked before in this transaction: the lock holds to its end
+	}
 	var bal int64
 	err := l.t.q.QueryRowContext(ctx, l.t.db.rebind("INSERT INTO account_balances (account_id, balance) VALUES (?, 0) ON CONFLICT (account_id) DO UPDATE SET balance = account_balances.balance RETURNING balance"), accountID).Scan(&bal)
 	if err != nil {

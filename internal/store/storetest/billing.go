@@ -115,6 +115,13 @@ func runBilling(t *testing.T, s store.Store) {
 			if bal, err := tx.Balance(ctx, "acc_1"); err != nil || bal != before+65 {
 				t.Errorf("after a posting under the lock: %d %v, want %d", bal, err, before+65)
 			}
+			// Locking again (a start locks at authorization and again for its hold) keeps it.
+			if err := tx.Ledger().Lock(ctx, "acc_1"); err != nil {
+				return err
+			}
+			if bal, err := tx.Balance(ctx, "acc_1"); err != nil || bal != before+65 {
+				t.Errorf("after locking again: %d %v, want %d", bal, err, before+65)
+			}
 			return nil
 		})
 		boom := errors.New("boom")
@@ -196,7 +203,9 @@ func runBilling(t *testing.T, s store.Store) {
 			}
 			return nil
 		})
-		mustTx(t, s, func(tx store.Tx) error { return tx.Reports().AddSessions(ctx, []store.SessionFact{fact("ses_rep1", 1000)}) })
+		mustTx(t, s, func(tx store.Tx) error {
+			return tx.Reports().AddSessions(ctx, []store.SessionFact{fact("ses_rep1", 1000)})
+		})
 		for _, dim := range []string{report.Purchaser, report.Station} { // raw facts, then the rollups
 			var n, wh int64
 			mustView(t, s, func(tx store.Tx) (err error) { n, wh, err = sessions(tx, dim); return })
