@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"context"
+
 	"github.com/evcs/evcs/internal/billing"
 	"github.com/evcs/evcs/internal/store"
 )
@@ -14,4 +16,36 @@ var cdrs = &table[billing.CDRRecord]{name: "cdrs", entity: "CDR",
 		return meta{ID: &v.ID, CreatedAt: &v.CreatedAt, UpdatedAt: &v.CreatedAt}
 	}}
 
-func (t *tx) CDRs() store.Repo[billing.CDRRecord] { return bind(t, cdrs) }
+// cdrRepo remembers the CDRs its transaction created: a session stop creates one and the
+// report hook of the same stop reads it back, which needs no statement.
+type cdrRepo struct {
+	repo[billing.CDRRecord]
+	tx *tx
+}
+
+func (t *tx) CDRs() store.Repo[billing.CDRRecord] {
+	return cdrRepo{repo: repo[billing.CDRRecord]{t: cdrs, db: t.db, q: t.q}, tx: t}
+}
+
+func (r cdrRepo) Create(ctx context.Context, v *billing.CDRRecord) error {
+	if err := r.repo.Create(ctx, v); err != nil {
+		return err
+	}
+	if r.tx.newCDRs == nil {
+		r.tx.newCDRs = make(map[string]billing.CDRRecord)
+	}
+	r.tx.newCDRs[v.ID] = *v
+	return nil
+}
+
+func (r cdrRepo) Get(ctx context.Context, id string) (*billing.CDRRecord, error) {
+	if v, ok := r.tx.newCDRs[id]; ok {
+		return &v, nil
+	}
+	return r.repo.Get(ctx, id)
+}
+
+func (r cdrRepo) Update(ctx context.Context, v *billing.CDRRecord) error {
+	delete(r.tx.newCDRs, v.ID) // read from the table again after a change
+	return r.repo.Update(ctx, v)
+}

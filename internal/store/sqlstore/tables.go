@@ -8,6 +8,7 @@ import (
 	"github.com/evcs/evcs/internal/account"
 	"github.com/evcs/evcs/internal/asset"
 	"github.com/evcs/evcs/internal/audit"
+	"github.com/evcs/evcs/internal/billing"
 	"github.com/evcs/evcs/internal/charging"
 	"github.com/evcs/evcs/internal/store"
 )
@@ -96,6 +97,8 @@ type tx struct {
 	locked map[string]int64
 	// roll sums the report rollups of everything this transaction ended; flush writes it.
 	roll *Rollup
+	// newCDRs are the CDRs this transaction created, by id (cdrs.go).
+	newCDRs map[string]billing.CDRRecord
 	// pendFacts are ended sessions' report facts held back to be written together (report.go).
 	pendFacts []store.SessionFact
 	// Readings and status reports held back to be written together (operation.go).

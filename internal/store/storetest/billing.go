@@ -214,6 +214,33 @@ func runBilling(t *testing.T, s store.Store) {
 			}
 		}
 	})
+	t.Run("a CDR reads back in the transaction that created it, and after a change", func(t *testing.T) {
+		mustTx(t, s, func(tx store.Tx) error {
+			rec := billing.CDRRecord{ID: "cdr_rb", SessionID: "ses_rb", StationID: "CP-RB", Currency: "EUR", TotalMinor: 489,
+				CreatedAt: now, CDR: []byte(`{"total_cost":{"excl_vat":4.11}}`)}
+			if err := tx.CDRs().Create(ctx, &rec); err != nil {
+				return err
+			}
+			got, err := tx.CDRs().Get(ctx, "cdr_rb")
+			if err != nil || got.TotalMinor != 489 || string(got.CDR) != string(rec.CDR) || got.SessionID != "ses_rb" {
+				t.Errorf("read back in the transaction: %+v %v", got, err)
+				return err
+			}
+			got.TotalMinor = 500
+			if err := tx.CDRs().Update(ctx, got); err != nil {
+				return err
+			}
+			if again, err := tx.CDRs().Get(ctx, "cdr_rb"); err != nil || again.TotalMinor != 500 {
+				t.Errorf("after an update in the transaction: %+v %v", again, err)
+			}
+			return nil
+		})
+		var got *billing.CDRRecord
+		mustView(t, s, func(tx store.Tx) (err error) { got, err = tx.CDRs().Get(ctx, "cdr_rb"); return })
+		if got.TotalMinor != 500 {
+			t.Fatalf("committed: %+v", got)
+		}
+	})
 	t.Run("tariff versions", func(t *testing.T) {
 		v1 := billing.TariffRecord{ID: "tar_1", Version: 1, Currency: "EUR", Status: billing.TariffActive, Tariff: []byte(`{"v":1}`), CreatedAt: now, UpdatedAt: now}
 		v2 := v1
