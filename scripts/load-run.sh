@@ -5,7 +5,9 @@
 # fresh), provisions the largest station count with scripts/provision-sim.sh, then for each count
 # runs `evcs sim --load --mix $MIX` for DURATION (MIX: closed, the default, realistic or idle) and
 # prints its summary line (messages, rate, p50/p90/p99, errors, connected, peak_conns) with the
-# server's RSS. Stations connect at $RATE per second (default 500); past ~25,000 they dial from
+# server's RSS. With ECHO=1 each count also runs against `evcs bench echo` (the ceiling: a bare
+# OCPP server with canned replies) right after, and the line gets echo's rate and p99 and EVCS's
+# share of echo's rate. Stations connect at $RATE per second (default 500); past ~25,000 they dial from
 # 127.0.0.2, 127.0.0.3, … With DRIVERS=N (default 1) the stations charge with N drivers'
 # tokens in turn instead of one shared account's. Stops the server at the end. EVCS is the binary to use (default: go
 # build ./cmd/evcs to a temp dir).
@@ -38,8 +40,21 @@ for _ in $(seq 1 100); do curl -sf "http://$ADDR/readyz" >/dev/null && break; sl
 scripts/provision-sim.sh "http://$ADDR" "$TOKEN" "$max" LOAD- LOAD-TAG "$DRIVERS" >/dev/null
 rss() { awk '/VmRSS/ {print $2 " kB"}' /proc/$PID/status; }
 echo "store=${DB%%:*} protocol=$PROTO mix=$MIX drivers=$DRIVERS server_pid=$PID rss_before=$(rss)"
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 for n in "$@"; do
   line=$("$EVCS" sim --url "ws://$ADDR/ocpp" --stations "$n" --id-prefix LOAD- --tag LOAD-TAG --drivers "$DRIVERS" \
     --protocol "$PROTO" --load --mix "$MIX" --connect-rate "$RATE" --duration "$DUR" --evses 1 --seed 1)
-  echo "$line rss=$(rss)"
+  line="$line rss=$(rss)"
+  if [ "${ECHO:-0}" = 1 ]; then
+    EADDR=127.0.0.1:$(( ${PORT:-18080} + 1 ))
+    "$EVCS" bench echo --listen "$EADDR" >/dev/null 2>&1 &
+    EPID=$!
+    for _ in $(seq 1 100); do (echo >/dev/tcp/${EADDR%:*}/${EADDR#*:}) 2>/dev/null && break; sleep 0.1; done
+    eline=$("$EVCS" sim --url "ws://$EADDR/ocpp" --stations "$n" --id-prefix ECHO- --tag ECHO-TAG \
+      --protocol "$PROTO" --load --mix "$MIX" --connect-rate "$RATE" --duration "$DUR" --evses 1 --seed 1)
+    kill $EPID; wait $EPID 2>/dev/null || true
+    ours=$(echo " $line" | field rate); theirs=$(echo " $eline" | field rate)
+    line="$line echo_rate=$theirs echo_p99=$(echo " $eline" | field p99) of_echo=$(awk -v a="${ours%/s}" -v b="${theirs%/s}" 'BEGIN {printf "%.1f%%", 100 * a / b}')"
+  fi
+  echo "$line"
 done
