@@ -117,6 +117,7 @@ func (c *Conn) close(code websocket.StatusCode, reason string) {
 	c.callerMu.Unlock()
 	c.cancel()
 	if c.nc != nil {
+		c.nc.markClosing()
 		_ = c.nc.SetReadDeadline(time.Now()) // ends an idle wait, which c.ctx does not reach
 	}
 	_ = c.ws.Close(code, reason)

@@ -67,6 +67,12 @@ type leanConn struct {
 	buf     *[]byte
 	r, w    int           // unread bytes are (*buf)[r:w]
 	br      *bufio.Reader // the WebSocket library's reader over this connection
+
+	// mu orders idleWait's look at the read state against a close: closing the WebSocket
+	// reads the peer's close frame through br from another goroutine (Conn.close), so once
+	// closing is set idleWait leaves the read state alone.
+	mu      sync.Mutex
+	closing bool
 }
 
 // waiter reads into a pooled buffer once the socket is readable, or just waits until it is
@@ -82,10 +88,24 @@ type waiter interface {
 // the minimum size. It returns at once when bytes are already buffered, or when the socket
 // cannot be waited on (TLS).
 func (c *leanConn) idleWait() error {
-	if c.wait == nil || len(c.pending) > 0 || c.buf != nil || c.br == nil || c.br.Buffered() > 0 {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return net.ErrClosed
+	}
+	ready := c.wait == nil || len(c.pending) > 0 || c.buf != nil || c.br == nil || c.br.Buffered() > 0
+	c.mu.Unlock()
+	if ready {
 		return nil
 	}
-	return c.wait.waitReadable()
+	return c.wait.waitReadable() // the poller only: a close's reads of br do not race with it
+}
+
+// markClosing is called before the WebSocket is closed: idleWait no longer reads its state.
+func (c *leanConn) markClosing() {
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
 }
 
 func newLeanConn(nc net.Conn) *leanConn {
