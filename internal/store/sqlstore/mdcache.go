@@ -151,22 +151,19 @@ func (t *tx) version(ctx context.Context, table int) (int64, bool) {
 // the end of the transaction: on PostgreSQL the bump locks the table's version row until
 // commit, and taken at the first write it held that lock through the whole batch, so every
 // node's batches with a boot in them (a station update) queued behind each other.
-func (t *tx) wroteTo(_ context.Context, table int) error {
-	t.wrote |= 1 << table
-	return nil
-}
+func (t *tx) wroteTo(table int) { t.wrote |= 1 << table }
 
 // bumpVersions bumps the version of every cached table the transaction wrote, in table order
-// (the order concurrent transactions take the rows' locks in), just before it commits.
+// (the order concurrent transactions take the rows' locks in). tx.flush calls it last, once,
+// just before the commit.
 func (t *tx) bumpVersions(ctx context.Context) error {
 	for i, name := range cachedNames {
-		if t.wrote&(1<<i) == 0 || t.bumped&(1<<i) != 0 {
+		if t.wrote&(1<<i) == 0 {
 			continue
 		}
 		if _, err := t.q.ExecContext(ctx, t.db.rebind("UPDATE cache_versions SET v = v + 1 WHERE name = ?"), name); err != nil {
 			return t.db.mapErr("cache version", err)
 		}
-		t.bumped |= 1 << i
 	}
 	return nil
 }
@@ -306,15 +303,11 @@ func (r cachedRepo[T]) List(ctx context.Context, q store.Query) ([]T, string, er
 }
 
 func (r cachedRepo[T]) Create(ctx context.Context, v *T) error {
-	if err := r.tx.wroteTo(ctx, r.table); err != nil {
-		return err
-	}
+	r.tx.wroteTo(r.table)
 	return r.repo.Create(ctx, v)
 }
 
 func (r cachedRepo[T]) Update(ctx context.Context, v *T) error {
-	if err := r.tx.wroteTo(ctx, r.table); err != nil {
-		return err
-	}
+	r.tx.wroteTo(r.table)
 	return r.repo.Update(ctx, v)
 }

@@ -90,7 +90,6 @@ type tx struct {
 	verLoaded bool
 	verErr    bool
 	wrote     uint32 // cached tables written in this transaction
-	bumped    uint32 // cached tables whose version this transaction has bumped
 	// Columns of the sessions read or written in this transaction (see sessions.go).
 	sessions map[string]sessionCols
 	// Balances of the accounts this transaction locked, kept current by its postings (ledger.go).

@@ -18,9 +18,7 @@ type tariffs struct{ t *tx }
 func (t *tx) Tariffs() store.Tariffs { return tariffs{t} }
 
 func (r tariffs) Add(ctx context.Context, v *billing.TariffRecord) error {
-	if err := r.t.wroteTo(ctx, cTariffs); err != nil {
-		return err
-	}
+	r.t.wroteTo(cTariffs)
 	data, err := json.Marshal(v)
 	if err != nil {
 		return errs.Wrap("encode tariff", err)
@@ -85,9 +83,7 @@ func (r tariffs) Version(ctx context.Context, id string, version int) (*billing.
 }
 
 func (r tariffs) SetStatus(ctx context.Context, id, status string) error {
-	if err := r.t.wroteTo(ctx, cTariffs); err != nil {
-		return err
-	}
+	r.t.wroteTo(cTariffs)
 	res, err := r.t.q.ExecContext(ctx, r.t.db.rebind("UPDATE tariffs SET status = ? WHERE id = ?"), status, id)
 	if err != nil {
 		return r.t.db.mapErr("tariff status", err)
