@@ -46,20 +46,12 @@ func (t *tx) flushFacts(ctx context.Context) error {
 	roll := t.rollup()
 	for len(fs) > 0 {
 		n := min(len(fs), 500)
-		var b strings.Builder
-		b.WriteString("INSERT INTO report_sessions (" + sessionFactCols + ") VALUES ")
 		args := make([]any, 0, n*17)
 		for i := range fs[:n] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteByte('(')
-			b.WriteString(placeholders(17))
-			b.WriteByte(')')
 			args = append(args, SessionFactArgs(&fs[i])...)
 		}
-		b.WriteString(" ON CONFLICT (session_id) DO NOTHING RETURNING session_id")
-		rows, err := t.q.QueryContext(ctx, t.db.rebind(b.String()), args...)
+		q := valuesSQL("INSERT INTO report_sessions ("+sessionFactCols+")", n, 17) + " ON CONFLICT (session_id) DO NOTHING RETURNING session_id"
+		rows, err := t.q.QueryContext(ctx, t.db.rebind(q), args...)
 		if err != nil {
 			return t.db.mapErr("add report sessions", err)
 		}

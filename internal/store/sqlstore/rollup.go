@@ -296,19 +296,11 @@ func (r *Rollup) upsert(ctx context.Context, t *tx) error {
 func upsertRows(ctx context.Context, t *tx, table, cols string, rows [][]any, tail string, returned func(lvl int, dim string, bucket, wh int64)) error {
 	for len(rows) > 0 {
 		n := min(len(rows), 500)
-		var b strings.Builder
-		b.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES ")
 		args := make([]any, 0, n*len(rows[0]))
-		ph := "(" + placeholders(len(rows[0])) + ")"
-		for i, row := range rows[:n] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(ph)
+		for _, row := range rows[:n] {
 			args = append(args, row...)
 		}
-		b.WriteString(tail)
-		q := t.db.rebind(b.String())
+		q := t.db.rebind(valuesSQL("INSERT INTO "+table+" ("+cols+")", n, len(rows[0])) + tail)
 		if returned == nil {
 			if _, err := t.q.ExecContext(ctx, q, args...); err != nil {
 				return err
