@@ -141,11 +141,20 @@ func (l ledger) ByKey(ctx context.Context, key string) (*account.LedgerTx, error
 			return nil, err
 		}
 	}
-	var lt account.LedgerTx
-	if err := json.Unmarshal([]byte(data), &lt); err != nil {
-		return nil, errs.Wrap("decode ledger transaction", err)
+	lt, err := decodeLedgerTx(data)
+	if err != nil {
+		return nil, err
 	}
 	return &lt, nil
+}
+
+// decodeLedgerTx reads a ledger_transactions row's data: the transaction with its entries.
+func decodeLedgerTx(data string) (account.LedgerTx, error) {
+	var lt account.LedgerTx
+	if err := json.Unmarshal([]byte(data), &lt); err != nil {
+		return lt, errs.Wrap("decode ledger transaction", err)
+	}
+	return lt, nil
 }
 
 // ByRef reads the postings of a reference. Each row holds its transaction whole, entries
@@ -163,9 +172,9 @@ func (l ledger) ByRef(ctx context.Context, ref string) ([]account.LedgerTx, erro
 		if err := rows.Scan(&data); err != nil {
 			return nil, l.t.db.mapErr("ledger by ref", err)
 		}
-		var lt account.LedgerTx
-		if err := json.Unmarshal([]byte(data), &lt); err != nil {
-			return nil, errs.Wrap("decode ledger transaction", err)
+		lt, err := decodeLedgerTx(data)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, lt)
 	}

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -125,14 +124,10 @@ func (l ledger) Transactions(ctx context.Context, q store.Query) ([]account.Ledg
 	defer rows.Close()
 	out, next, err := readPage(p, rows, limit, func(sv any) (account.LedgerTx, error) {
 		var data string
-		var lt account.LedgerTx
 		if err := scanRow(rows, sv, &data); err != nil {
-			return lt, err
+			return account.LedgerTx{}, err
 		}
-		if err := json.Unmarshal([]byte(data), &lt); err != nil {
-			return lt, errs.Wrap("decode ledger transaction", err)
-		}
-		return lt, nil
+		return decodeLedgerTx(data)
 	}, func(lt *account.LedgerTx) string { return lt.ID })
 	return out, next, l.t.db.mapErr("ledger transactions", err)
 }
