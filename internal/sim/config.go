@@ -181,7 +181,6 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// StationID is the identity of the i-th station (0-based) of a run: IDPrefix + 4 digits.
 // TagOf is the idTag station i (from 0) charges with: Tag, or with several drivers
 // Tag-0001, Tag-0002, … in turn (scripts/provision-sim.sh registers them).
 func (c Config) TagOf(i int) string {
@@ -191,6 +190,7 @@ func (c Config) TagOf(i int) string {
 	return fmt.Sprintf("%s-%04d", c.Tag, i%c.Drivers+1)
 }
 
+// StationID is the identity of the i-th station (0-based) of a run: IDPrefix + 4 digits.
 func (c Config) StationID(i int) string {
 	if c.ID != "" {
 		return c.ID
