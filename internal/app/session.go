@@ -36,7 +36,7 @@ func (a *App) StartSession(ctx context.Context, in StartInput) (*charging.Sessio
 		if auth, err = a.authorizeIn(ctx, tx, in.IdToken, true); err != nil {
 			return err
 		}
-		if s, err := tx.Sessions().GetBy(ctx, "start_key", in.StationID+"|"+key); err == nil {
+		if s, err := tx.SessionByStartKey(ctx, in.StationID, in.StationID+"|"+key); err == nil {
 			out = s
 			return nil
 		} else if !errs.Is(err, errs.NotFound) {

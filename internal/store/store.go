@@ -134,6 +134,8 @@ type Tx interface {
 	Sessions() Repo[charging.Session]
 	// SessionByTx finds a station's session by its OCPP transaction id (NotFound if none).
 	SessionByTx(ctx context.Context, stationID, txRef string) (*charging.Session, error)
+	// SessionByStartKey finds a station's session by its start key (NotFound if none).
+	SessionByStartKey(ctx context.Context, stationID, key string) (*charging.Session, error)
 	Events() Repo[charging.StationEvent]
 	Commands() Repo[charging.Command]
 	CDRs() Repo[billing.CDRRecord]

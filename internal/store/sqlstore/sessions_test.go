@@ -2,7 +2,10 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +14,7 @@ import (
 	"github.com/evcs/evcs/internal/charging"
 	"github.com/evcs/evcs/internal/errs"
 	"github.com/evcs/evcs/internal/store"
+	"github.com/evcs/evcs/internal/store/sqlstore"
 	"github.com/evcs/evcs/internal/store/storetest"
 )
 
@@ -87,5 +91,96 @@ func TestSessionUpdates(t *testing.T) {
 		if !errs.Is(err, errs.NotFound) {
 			t.Fatalf("unknown transaction: %v, want NotFound", err)
 		}
+	})
+}
+
+// TestStartKeyPlan: every 1.6 StartTransaction looks its start key up, so the look-up must be
+// an index probe and never a walk of the sessions table, on both engines and, on PostgreSQL,
+// in the generic plan a prepared statement settles on. The look-up it replaced ordered by id,
+// and PostgreSQL served it by walking the primary key, filtering every row.
+func TestStartKeyPlan(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		site := asset.Site{ID: "site_s", SiteFields: asset.SiteFields{Name: "S", TimeZone: "UTC"}, Status: asset.Active, CreatedAt: now, UpdatedAt: now}
+		write(t, s, func(tx store.Tx) error { return tx.Sites().Create(ctx, &site) })
+		// Sessions at a few stations, a third of them without a start key (as 2.0.1 writes them).
+		write(t, s, func(tx store.Tx) error {
+			for i := 0; i < 4; i++ {
+				st := asset.Station{ID: fmt.Sprintf("CP-%d", i), StationFields: asset.StationFields{SiteID: "site_s", Kind: asset.KindAC}, Status: asset.Active, CreatedAt: now, UpdatedAt: now}
+				if err := tx.Stations().Create(ctx, &st); err != nil {
+					return err
+				}
+			}
+			for i := 0; i < 600; i++ {
+				st := fmt.Sprintf("CP-%d", i%4)
+				ses := charging.Session{ID: fmt.Sprintf("ses_%04d", i), StationID: st, EVSENo: 1, TxRef: fmt.Sprint(i), Kind: charging.KindCharge, Status: charging.Completed, StartedAt: now, UpdatedAt: now}
+				if i%3 != 0 {
+					ses.StartKey = fmt.Sprintf("%s|1|TAG|%d|0", st, i)
+				}
+				if err := tx.Sessions().Create(ctx, &ses); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		db := s.(interface{ SQL() *sql.DB }).SQL()
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		var plan []string
+		collect := func(q string, args ...any) {
+			t.Helper()
+			rows, err := conn.QueryContext(ctx, q, args...)
+			if err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			defer rows.Close()
+			cols, _ := rows.Columns()
+			for rows.Next() {
+				vals := make([]any, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				if err := rows.Scan(ptrs...); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, fmt.Sprint(vals[len(vals)-1]))
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		q := sqlstore.StartKeyQuery
+		if s.(interface{ Dialect() string }).Dialect() == "postgres" {
+			for _, stmt := range []string{"ANALYZE sessions", "SET plan_cache_mode = force_generic_plan",
+				"PREPARE start_key(text, text) AS " + strings.Replace(strings.Replace(q, "?", "$1", 1), "?", "$2", 1)} {
+				if _, err := conn.ExecContext(ctx, stmt); err != nil {
+					t.Fatalf("%s: %v", stmt, err)
+				}
+			}
+			collect("EXPLAIN EXECUTE start_key('CP-1', 'CP-1|1|TAG|1|0')")
+		} else {
+			collect("EXPLAIN QUERY PLAN "+q, "CP-1", "CP-1|1|TAG|1|0")
+		}
+		text := strings.Join(plan, "\n")
+		if !strings.Contains(text, "sessions_start_key") || strings.Contains(text, "Seq Scan") || strings.Contains(text, "sessions_pkey") || strings.Contains(text, "SCAN sessions") {
+			t.Errorf("start-key look-up is not a probe of sessions_start_key:\n%s", text)
+		}
+
+		// And it answers: the session at its own station, nothing at another.
+		read(t, s, func(tx store.Tx) error {
+			got, err := tx.SessionByStartKey(ctx, "CP-1", "CP-1|1|TAG|1|0")
+			if err != nil || got.ID != "ses_0001" {
+				t.Errorf("by start key: %+v %v", got, err)
+			}
+			if _, err := tx.SessionByStartKey(ctx, "CP-2", "CP-1|1|TAG|1|0"); !errs.Is(err, errs.NotFound) {
+				t.Errorf("another station's key: %v", err)
+			}
+			return nil
+		})
 	})
 }

@@ -196,12 +196,18 @@ func runOperation(t *testing.T, s store.Store) {
 			if err := tx.Sessions().Update(ctx, got); err != nil {
 				return err
 			}
-			again, err := tx.Sessions().GetBy(ctx, "start_key", "CP-S|1|k")
+			again, err := tx.SessionByStartKey(ctx, "CP-S", "CP-S|1|k")
 			if err != nil || again.ID != "ses_sk" || again.EnergyWh != 4200 {
 				t.Errorf("by start key after an update in the transaction: %+v %v", again, err)
 			}
-			if _, err := tx.Sessions().GetBy(ctx, "start_key", "CP-S|1|none"); !errs.Is(err, errs.NotFound) {
+			if _, err := tx.SessionByStartKey(ctx, "CP-S", "CP-S|1|none"); !errs.Is(err, errs.NotFound) {
 				t.Errorf("unknown start key: %v", err)
+			}
+			if _, err := tx.SessionByStartKey(ctx, "CP-T", "CP-S|1|k"); !errs.Is(err, errs.NotFound) {
+				t.Errorf("another station's start key: %v", err)
+			}
+			if _, err := tx.SessionByStartKey(ctx, "CP-S", ""); !errs.Is(err, errs.NotFound) {
+				t.Errorf("empty start key: %v", err)
 			}
 			return nil
 		})
