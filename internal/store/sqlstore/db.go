@@ -78,11 +78,9 @@ const maxStmts = 512
 
 // Migrate applies every pending migration.
 func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
-	// Migrations are written on parallel branches: a database that has a newer one must still
-	// take an older one that lands later.
-	p, err := goose.NewProvider(d.Goose, db, mustSub(migrations, "migrations"), goose.WithAllowOutofOrder(true))
+	p, err := provider(db, d)
 	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
+		return err
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)

@@ -3,16 +3,14 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-
-	"github.com/pressly/goose/v3"
 )
 
 // RedoMigration rolls one applied migration back and applies it again: a test that a
 // migration's back-fill rebuilds what the running code keeps.
 func (db *DB) RedoMigration(ctx context.Context, version int64) error {
-	p, err := goose.NewProvider(db.d.Goose, db.w, mustSub(migrations, "migrations"), goose.WithAllowOutofOrder(true))
+	p, err := provider(db.w, db.d)
 	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
+		return err
 	}
 	if _, err := p.ApplyVersion(ctx, version, false); err != nil {
 		return fmt.Errorf("migration %d down: %w", version, err)
