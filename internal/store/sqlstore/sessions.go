@@ -106,6 +106,10 @@ func (r sessionRepo) Update(ctx context.Context, v *charging.Session) error {
 	if p == nil {
 		p = &pendingSession{id: v.ID}
 		r.tx.pendSessions[v.ID] = p
+		if r.tx.pendKeys == nil {
+			r.tx.pendKeys = make(map[string]bool)
+		}
+		r.tx.pendKeys[sessionKey(v.StationID, v.TxRef)] = true
 	}
 	if v.Status != old.status {
 		p.dirty |= statusDirty
@@ -147,6 +151,7 @@ func (t *tx) flushSessions(ctx context.Context) error {
 		ps = append(ps, p)
 	}
 	clear(t.pendSessions)
+	clear(t.pendKeys)
 	slices.SortFunc(ps, func(a, b *pendingSession) int {
 		return cmp.Or(cmp.Compare(a.dirty, b.dirty), strings.Compare(a.id, b.id))
 	})
@@ -249,8 +254,13 @@ func (t *tx) SessionByTx(ctx context.Context, stationID, txRef string) (*chargin
 		r.remember(v)
 		return v, nil
 	}
-	if err := t.flushSessions(ctx); err != nil {
-		return nil, err
+	// Only a held-back update of this very session would make the stored row stale: other
+	// sessions' updates stay held, so a batch of meter values without the active-session
+	// cache (PostgreSQL) still writes its sessions together at the end.
+	if t.pendingFor(stationID, txRef) {
+		if err := t.flushSessions(ctx); err != nil {
+			return nil, err
+		}
 	}
 	v, err := r.scan(t.q.QueryRowContext(ctx, t.db.rebind("SELECT data FROM sessions WHERE station_id = ? AND tx_ref = ?"), stationID, txRef))
 	if err == sql.ErrNoRows {
@@ -289,6 +299,12 @@ func (t *tx) SessionByStartKey(ctx context.Context, stationID, key string) (*cha
 		return nil, t.db.mapErr("get session", err)
 	}
 	return t.Sessions().Get(ctx, id)
+}
+
+// pendingFor tells whether the transaction holds back an update of the station's session
+// with that transaction id.
+func (t *tx) pendingFor(stationID, txRef string) bool {
+	return t.pendKeys[sessionKey(stationID, txRef)]
 }
 
 // activeSessions caches active sessions by station and transaction id for SQLite, where this

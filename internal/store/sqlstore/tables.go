@@ -109,6 +109,7 @@ type tx struct {
 	touched map[string]*charging.Session
 	// Session updates held back to be written together (sessions.go).
 	pendSessions map[string]*pendingSession
+	pendKeys     map[string]bool // sessionKey of each pending session
 	// Ledger entries and balance changes held back to be written together (ledger.go).
 	pendEntries  []pendingEntry
 	pendBalances map[string]int64

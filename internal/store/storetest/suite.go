@@ -12,6 +12,7 @@ import (
 	"github.com/evcs/evcs/internal/charging"
 	"github.com/evcs/evcs/internal/errs"
 	"github.com/evcs/evcs/internal/store"
+	"github.com/evcs/evcs/internal/store/sqlstore"
 )
 
 // Run is the conformance suite every store implementation passes.
@@ -307,6 +308,7 @@ func runOperation(t *testing.T, s store.Store) {
 		stop := now.Add(time.Hour)
 		want := map[string]charging.Session{}
 		mustTx(t, s, func(tx store.Tx) error {
+			st0, _ := sqlstore.Counts()
 			for i, id := range ids {
 				v, err := tx.SessionByTx(ctx, "CP-S", fmt.Sprintf("tx-m%d", i))
 				if err != nil {
@@ -327,6 +329,16 @@ func runOperation(t *testing.T, s store.Store) {
 					}
 				}
 				want[id] = *v
+			}
+			// Reading a session by transaction id writes no other session's held-back update
+			// (at most a look-up each), so the batch's updates still go out together.
+			if st1, _ := sqlstore.Counts(); st1-st0 > int64(len(ids)) {
+				t.Errorf("%d statements for %d look-ups and held-back updates", st1-st0, len(ids))
+			}
+			// A session read again sees its own held-back updates.
+			again, err := tx.SessionByTx(ctx, "CP-S", "tx-m0")
+			if err != nil || again.AccountID != "acc_late" || again.EnergyWh != 100 {
+				t.Errorf("session read again in its transaction: %+v %v", again, err)
 			}
 			got, _, err := tx.Sessions().List(ctx, store.Query{Filter: map[string]string{"station_id": "CP-S", "status": charging.Completed}, Limit: 100})
 			if err != nil {
