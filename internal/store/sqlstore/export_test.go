@@ -1,4 +1,21 @@
 package sqlstore
 
+import (
+	"context"
+
+	"github.com/evcs/evcs/internal/store"
+)
+
 // StartKeyQuery is the start-key look-up, for the test that checks its plan.
 const StartKeyQuery = startKeyQuery
+
+// ViewShow runs fn in a View and then reads a PostgreSQL setting on the View's connection.
+func (db *DB) ViewShow(ctx context.Context, fn func(store.Tx) error, setting string) (val string, err error) {
+	err = db.View(ctx, func(t store.Tx) error {
+		if err := fn(t); err != nil {
+			return err
+		}
+		return t.(*tx).q.QueryRowContext(ctx, "SHOW "+setting).Scan(&val)
+	})
+	return val, err
+}

@@ -259,7 +259,12 @@ func (r reports) SessionSums(ctx context.Context, q store.ReportQuery) ([]store.
 			// A page walks the (dimension, bucket) index only when the planner sees the range:
 			// PostgreSQL's generic plan for a prepared statement (used after five runs) assumes a
 			// narrow one, sorts the whole range instead and takes seconds over a year.
-			if _, err := r.t.q.ExecContext(ctx, "SET LOCAL plan_cache_mode = force_custom_plan"); err != nil {
+			set := "SET LOCAL plan_cache_mode = force_custom_plan"
+			if r.t.autocommit { // a View: no transaction block for SET LOCAL to last in
+				set = "SET plan_cache_mode = force_custom_plan"
+				defer func() { _, _ = r.t.q.ExecContext(context.WithoutCancel(ctx), "RESET plan_cache_mode") }()
+			}
+			if _, err := r.t.q.ExecContext(ctx, set); err != nil {
 				return nil, r.t.db.mapErr("session report", err)
 			}
 		}

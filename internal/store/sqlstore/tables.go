@@ -107,6 +107,9 @@ type tx struct {
 	// transaction, as it leaves them, for the active-session cache (SQLite; sessions.go).
 	writer  bool
 	touched map[string]*charging.Session
+	// autocommit: a PostgreSQL View, whose statements run outside a transaction block
+	// (DB.view); SET LOCAL has no effect there.
+	autocommit bool
 	// Session updates held back to be written together (sessions.go).
 	pendSessions map[string]*pendingSession
 	pendKeys     map[string]bool // sessionKey of each pending session
