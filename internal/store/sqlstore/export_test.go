@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 
+	"github.com/evcs/evcs/internal/account"
 	"github.com/evcs/evcs/internal/store"
 )
 
@@ -19,3 +20,6 @@ func (db *DB) ViewShow(ctx context.Context, fn func(store.Tx) error, setting str
 	})
 	return val, err
 }
+
+// VehicleByVINQuery is GetBy("vin")'s query on vehicles, for the test that checks its plan.
+func VehicleByVINQuery() string { return repo[account.Vehicle]{t: vehicles}.getByQuery("vin") }

@@ -38,6 +38,10 @@ type table[T any] struct {
 	meta   func(*T) meta
 	secret func(*T) *string // optional column "secret" (hashes), never in the document
 	search []string         // columns searched by Query.Search
+	// nonEmpty are the columns whose unique index is partial, WHERE col <> '' (an optional
+	// key such as a VIN). GetBy repeats that condition so the index serves a parameter too:
+	// PostgreSQL's generic plan for a prepared statement cannot prove it otherwise.
+	nonEmpty []string
 }
 
 // repo is a table bound to a transaction.
@@ -151,11 +155,19 @@ func (r repo[T]) GetBy(ctx context.Context, field, value string) (*T, error) {
 	if field != "id" && field != "status" && !slices.Contains(r.t.cols, field) && field != "secret" {
 		return nil, errs.E(errs.Internal, "%s has no column %q", r.t.name, field)
 	}
-	v, err := r.scan(r.q.QueryRowContext(ctx, r.db.rebind("SELECT "+r.selectCols()+" FROM "+r.t.name+" WHERE "+field+" = ? ORDER BY id LIMIT 1"), value))
+	v, err := r.scan(r.q.QueryRowContext(ctx, r.db.rebind(r.getByQuery(field)), value))
 	if err == sql.ErrNoRows {
 		return nil, errs.E(errs.NotFound, "%s with %s %q not found", r.t.entity, field, value)
 	}
 	return v, r.db.mapErr("get "+r.t.entity, err)
+}
+
+func (r repo[T]) getByQuery(field string) string {
+	where := field + " = ?"
+	if slices.Contains(r.t.nonEmpty, field) {
+		where += " AND " + field + " <> ''"
+	}
+	return "SELECT " + r.selectCols() + " FROM " + r.t.name + " WHERE " + where + " ORDER BY id LIMIT 1"
 }
 
 // List pages a table: exact filters, search, the list's time and amount ranges and its sort

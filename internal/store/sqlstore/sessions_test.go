@@ -124,49 +124,7 @@ func TestStartKeyPlan(t *testing.T) {
 			}
 			return nil
 		})
-		db := s.(interface{ SQL() *sql.DB }).SQL()
-		conn, err := db.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		var plan []string
-		collect := func(q string, args ...any) {
-			t.Helper()
-			rows, err := conn.QueryContext(ctx, q, args...)
-			if err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-			defer rows.Close()
-			cols, _ := rows.Columns()
-			for rows.Next() {
-				vals := make([]any, len(cols))
-				ptrs := make([]any, len(cols))
-				for i := range vals {
-					ptrs[i] = &vals[i]
-				}
-				if err := rows.Scan(ptrs...); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, fmt.Sprint(vals[len(vals)-1]))
-			}
-			if err := rows.Err(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		q := sqlstore.StartKeyQuery
-		if s.(interface{ Dialect() string }).Dialect() == "postgres" {
-			for _, stmt := range []string{"ANALYZE sessions", "SET plan_cache_mode = force_generic_plan",
-				"PREPARE start_key(text, text) AS " + strings.Replace(strings.Replace(q, "?", "$1", 1), "?", "$2", 1)} {
-				if _, err := conn.ExecContext(ctx, stmt); err != nil {
-					t.Fatalf("%s: %v", stmt, err)
-				}
-			}
-			collect("EXPLAIN EXECUTE start_key('CP-1', 'CP-1|1|TAG|1|0')")
-		} else {
-			collect("EXPLAIN QUERY PLAN "+q, "CP-1", "CP-1|1|TAG|1|0")
-		}
-		text := strings.Join(plan, "\n")
+		text := explain(t, s, sqlstore.StartKeyQuery, "CP-1", "CP-1|1|TAG|1|0")
 		if !strings.Contains(text, "sessions_start_key") || strings.Contains(text, "Seq Scan") || strings.Contains(text, "sessions_pkey") || strings.Contains(text, "SCAN sessions") {
 			t.Errorf("start-key look-up is not a probe of sessions_start_key:\n%s", text)
 		}
@@ -206,4 +164,104 @@ func TestSessionsFillfactor(t *testing.T) {
 			t.Errorf("sessions reloptions = %q, want fillfactor=70", opts.String)
 		}
 	})
+}
+
+// TestVehicleVINPlan: a look-up by VIN (a swap order's vehicle) probes the partial unique
+// index vehicles_vin, also in PostgreSQL's generic plan, which can use a partial index only
+// when the query states its condition.
+func TestVehicleVINPlan(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		u := account.User{ID: "usr_v", UserFields: account.UserFields{Name: "V", Email: "v@example.com", Role: account.RolePurchaser}, Status: account.Active, CreatedAt: now, UpdatedAt: now}
+		write(t, s, func(tx store.Tx) error {
+			if err := tx.Users().Create(ctx, &u); err != nil {
+				return err
+			}
+			for i := 0; i < 300; i++ {
+				v := account.Vehicle{ID: fmt.Sprintf("veh_%04d", i), VehicleFields: account.VehicleFields{OwnerID: "usr_v"}, Status: account.Active, CreatedAt: now, UpdatedAt: now}
+				if i%2 == 0 {
+					v.VIN = fmt.Sprintf("VIN%014d", i)
+				}
+				if err := tx.Vehicles().Create(ctx, &v); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		text := explain(t, s, sqlstore.VehicleByVINQuery(), "VIN00000000000042")
+		if !strings.Contains(text, "vehicles_vin") || strings.Contains(text, "Seq Scan") || strings.Contains(text, "vehicles_pkey") || strings.Contains(text, "SCAN vehicles") {
+			t.Errorf("VIN look-up is not a probe of vehicles_vin:\n%s", text)
+		}
+		read(t, s, func(tx store.Tx) error {
+			v, err := tx.Vehicles().GetBy(ctx, "vin", "VIN00000000000042")
+			if err != nil || v.ID != "veh_0042" {
+				t.Errorf("by VIN: %+v %v", v, err)
+			}
+			if _, err := tx.Vehicles().GetBy(ctx, "vin", ""); !errs.Is(err, errs.NotFound) {
+				t.Errorf("by an empty VIN: %v", err)
+			}
+			return nil
+		})
+	})
+}
+
+// explain returns the plan of query q ('?' placeholders) for args: SQLite's EXPLAIN QUERY
+// PLAN, or PostgreSQL's generic plan (forced, as a prepared statement ends up using) after
+// ANALYZE of every table.
+func explain(t *testing.T, s store.Store, q string, args ...string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := s.(interface{ SQL() *sql.DB }).SQL().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var plan []string
+	collect := func(q string, args ...any) {
+		t.Helper()
+		rows, err := conn.QueryContext(ctx, q, args...)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, fmt.Sprint(vals[len(vals)-1]))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.(interface{ Dialect() string }).Dialect() != "postgres" {
+		anys := make([]any, len(args))
+		for i, a := range args {
+			anys[i] = a
+		}
+		collect("EXPLAIN QUERY PLAN "+q, anys...)
+		return strings.Join(plan, "\n")
+	}
+	types := make([]string, len(args))
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		q = strings.Replace(q, "?", fmt.Sprintf("$%d", i+1), 1)
+		types[i], quoted[i] = "text", "'"+strings.ReplaceAll(a, "'", "''")+"'"
+	}
+	for _, stmt := range []string{"ANALYZE", "SET plan_cache_mode = force_generic_plan",
+		"PREPARE explained(" + strings.Join(types, ", ") + ") AS " + q} {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	defer func() { _, _ = conn.ExecContext(ctx, "DEALLOCATE explained; RESET plan_cache_mode") }()
+	collect("EXPLAIN EXECUTE explained(" + strings.Join(quoted, ", ") + ")")
+	return strings.Join(plan, "\n")
 }

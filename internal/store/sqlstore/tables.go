@@ -66,10 +66,11 @@ var (
 		meta:   func(v *account.IdToken) meta { return meta{&v.ID, &v.Status, &v.CreatedAt, &v.UpdatedAt} },
 		search: []string{"uid"}}
 	vehicles = &table[account.Vehicle]{name: "vehicles", entity: "vehicle",
-		cols:   []string{"owner_id", "vin", "plate"},
-		vals:   func(v *account.Vehicle) []any { return []any{v.OwnerID, v.VIN, v.Plate} },
-		meta:   func(v *account.Vehicle) meta { return meta{&v.ID, &v.Status, &v.CreatedAt, &v.UpdatedAt} },
-		search: []string{"vin", "plate"}}
+		cols:     []string{"owner_id", "vin", "plate"},
+		vals:     func(v *account.Vehicle) []any { return []any{v.OwnerID, v.VIN, v.Plate} },
+		meta:     func(v *account.Vehicle) meta { return meta{&v.ID, &v.Status, &v.CreatedAt, &v.UpdatedAt} },
+		search:   []string{"vin", "plate"},
+		nonEmpty: []string{"vin"}}
 	apiTokens = &table[account.APIToken]{name: "api_tokens", entity: "API token",
 		cols:   []string{"user_id"},
 		vals:   func(v *account.APIToken) []any { return []any{v.UserID} },
