@@ -66,6 +66,11 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 			// tables' indexes; with SQLite's default 2 MB cache the writer spilled them to
 			// the WAL mid-transaction and read them back with a syscall each.
 			q.Add("_pragma", "cache_size(-65536)")
+			// A statement that may fail halfway (a multi-row INSERT or UPDATE) inside a
+			// batch keeps the pages it changes in a statement journal, so that only it rolls
+			// back. Past 64 KB SQLite spills that journal to a temporary file, a write
+			// syscall per page on the writer's critical path; in memory it costs a copy.
+			q.Add("_pragma", "temp_store(MEMORY)")
 		}
 		q.Set("_txlock", txlock)
 		return "file:" + path + "?" + q.Encode()

@@ -42,3 +42,18 @@ func TestCheckpointOffTheWriter(t *testing.T) {
 		t.Fatalf("checkpoint: %d of %d frames copied (%v)", copied, wal, err)
 	}
 }
+
+// The writer keeps statement journals in memory: a batch's multi-row statements then never
+// spill them to a temporary file, a write syscall per page while every other message waits.
+func TestWriterStatementJournalInMemory(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "evcs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var ts int
+	if err := db.SQL().QueryRowContext(ctx, "PRAGMA temp_store").Scan(&ts); err != nil || ts != 2 {
+		t.Fatalf("writer temp_store = %d (%v), want 2 (MEMORY)", ts, err)
+	}
+}
