@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/evcs/evcs/internal/errs"
+	"github.com/evcs/evcs/internal/obs"
 	"github.com/evcs/evcs/internal/store"
 )
 
@@ -112,16 +113,21 @@ func (b *Batcher) commit(batch []*batchReq) {
 			return nil
 		})
 		if err == nil {
+			obs.BatchMessages.Observe(float64(len(live)))
 			for _, r := range live {
 				r.done <- nil
 			}
 			return
 		}
+		obs.BatchFallbacks.Inc()
 	}
 	for _, r := range live {
 		err := b.s.InTx(r.ctx, r.fn)
 		if errs.Is(err, errs.Conflict) && r.ctx.Err() == nil {
 			err = b.s.InTx(r.ctx, r.fn)
+		}
+		if err == nil {
+			obs.BatchMessages.Observe(1)
 		}
 		r.done <- err
 	}

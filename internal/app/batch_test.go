@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -10,8 +11,10 @@ import (
 	"github.com/evcs/evcs/internal/app"
 	"github.com/evcs/evcs/internal/asset"
 	"github.com/evcs/evcs/internal/errs"
+	"github.com/evcs/evcs/internal/obs"
 	"github.com/evcs/evcs/internal/store"
 	"github.com/evcs/evcs/internal/store/storetest"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // TestBatcherRetriesALostRace: a function that fails with Conflict (a competing write
@@ -93,5 +96,108 @@ func TestConcurrentDuplicateStart(t *testing.T) {
 			t.Fatalf("%d sessions stored, want 1", count)
 		}
 		f.mustCheck()
+	})
+}
+
+// batchFigures reads the group commit's histogram (transactions, writes) and fallback count.
+func batchFigures(t *testing.T) (txs, writes, fallbacks float64) {
+	t.Helper()
+	var h, c dto.Metric
+	if err := obs.BatchMessages.Write(&h); err != nil {
+		t.Fatal(err)
+	}
+	if err := obs.BatchFallbacks.Write(&c); err != nil {
+		t.Fatal(err)
+	}
+	return float64(h.GetHistogram().GetSampleCount()), h.GetHistogram().GetSampleSum(), c.GetCounter().GetValue()
+}
+
+// TestBatchMetrics: writes queued while a batch commits go together in the next transaction,
+// and evcs_batch_messages counts it as one transaction of that many writes; a batch that one
+// failing write rolls back counts as a fallback, and only its good writes, each alone.
+func TestBatchMetrics(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		b := app.NewBatcher(s, 1, 8)
+		defer b.Close()
+		txs0, writes0, fb0 := batchFigures(t)
+		hold, held := make(chan struct{}), make(chan struct{}, 1)
+		first := make(chan error, 1)
+		go func() {
+			first <- b.Do(context.Background(), func(store.Tx) error {
+				select {
+				case held <- struct{}{}:
+				default: // a retry: held was signalled
+				}
+				<-hold
+				return nil
+			})
+		}()
+		<-held // the worker is inside the first batch: what comes now queues
+		run := func(n int, fail bool) []chan error {
+			out := make([]chan error, n)
+			for i := range n {
+				out[i] = make(chan error, 1)
+				go func() {
+					out[i] <- b.Do(context.Background(), func(store.Tx) error {
+						if fail && i == 0 {
+							return errs.E(errs.Invalid, "bad write")
+						}
+						return nil
+					})
+				}()
+			}
+			return out
+		}
+		wait := func(n int) {
+			for b.Queued() < n {
+				runtime.Gosched()
+			}
+		}
+		good := run(5, false)
+		wait(5)
+		close(hold)
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range good {
+			if err := <-c; err != nil {
+				t.Fatal(err)
+			}
+		}
+		txs, writes, fb := batchFigures(t)
+		if txs-txs0 != 2 || writes-writes0 != 6 || fb != fb0 {
+			t.Fatalf("after 1 + 5 writes: %v transactions of %v writes, %v fallbacks; want 2 of 6, 0", txs-txs0, writes-writes0, fb-fb0)
+		}
+
+		hold, held = make(chan struct{}), make(chan struct{}, 1)
+		go func() {
+			first <- b.Do(context.Background(), func(store.Tx) error {
+				select {
+				case held <- struct{}{}:
+				default:
+				}
+				<-hold
+				return nil
+			})
+		}()
+		<-held
+		mixed := run(4, true)
+		wait(4)
+		close(hold)
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		failed := 0
+		for _, c := range mixed {
+			if err := <-c; errs.Is(err, errs.Invalid) {
+				failed++
+			} else if err != nil {
+				t.Fatal(err)
+			}
+		}
+		txs2, writes2, fb2 := batchFigures(t)
+		if failed != 1 || txs2-txs != 4 || writes2-writes != 4 || fb2-fb != 1 {
+			t.Fatalf("1 + 4 writes, one bad: %d failed, %v transactions of %v writes, %v fallbacks; want 1, 4 of 4, 1", failed, txs2-txs, writes2-writes, fb2-fb)
+		}
 	})
 }

@@ -49,6 +49,16 @@ var (
 		Name: "evcs_store_tx_duration_seconds", Help: "Store transaction latency, by kind (write, read) and result (ok, error).",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)},
 		[]string{"kind", "result"})
+	// BatchMessages is the size of the group commit's write transactions: how many station
+	// messages (and other writes) each one committed. A batch that rolled back is not
+	// counted; its messages, each retried in a transaction of its own, count 1 each.
+	BatchMessages = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "evcs_batch_messages", Help: "Writes committed per group-commit transaction (a batch rolled back counts once per write retried alone).",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 9)})
+	// BatchFallbacks counts batches rolled back because one of their writes failed; each
+	// write then ran again alone, so that only the bad one failed.
+	BatchFallbacks = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "evcs_batch_fallbacks_total", Help: "Group-commit batches rolled back by one failing write and retried a write at a time."})
 )
 
-var shared = []prometheus.Collector{OCPPConnected, OCPPMessages, OCPPMessageDuration, OCPPFrameErrors, OCPPCalls, OCPPCallDuration, LedgerPostings, StoreTxDuration}
+var shared = []prometheus.Collector{OCPPConnected, OCPPMessages, OCPPMessageDuration, OCPPFrameErrors, OCPPCalls, OCPPCallDuration, LedgerPostings, StoreTxDuration, BatchMessages, BatchFallbacks}
