@@ -16,10 +16,12 @@ import (
 	"time"
 )
 
-// faultsFlag runs the full-size fault tests (also EVCS_FAULT_TESTS=1); CI runs small ones.
+// faultsFlag runs the full-size fault tests (also EVCS_TEST_FAULTS=1: an EVCS_TEST_* variable, which
+// the nodes the tests start ignore, where any other EVCS_* name makes them refuse to start); CI
+// runs small ones.
 var faultsFlag = flag.Bool("evcs.faults", false, "run the full-size fault tests (1,000 sessions, 10,000-station storm)")
 
-func fullFaults() bool { return *faultsFlag || os.Getenv("EVCS_FAULT_TESTS") == "1" }
+func fullFaults() bool { return *faultsFlag || os.Getenv("EVCS_TEST_FAULTS") == "1" }
 
 // evcsBinary builds the evcs binary once per test run.
 var evcsBinary = sync.OnceValues(func() (string, error) {

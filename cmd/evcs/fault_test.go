@@ -22,7 +22,7 @@ import (
 )
 
 // Fault tests: crashes, lost database connections, node deaths and reconnect storms. Small
-// sizes run in CI; the full sizes with -evcs.faults or EVCS_FAULT_TESTS=1.
+// sizes run in CI; the full sizes with -evcs.faults or EVCS_TEST_FAULTS=1.
 
 // provision creates a site, n stations (prefix0001…), a purchaser with a funded token; it
 // returns the account id.
