@@ -32,6 +32,7 @@ type batchReq struct {
 	ctx  context.Context
 	fn   func(store.Tx) error
 	done chan error
+	ref  store.SessionRef // the session fn looks up by transaction, if any (DoSession)
 }
 
 // NewBatcher starts workers committing batches of up to max functions.
@@ -46,7 +47,17 @@ func NewBatcher(s store.Store, workers, max int) *Batcher {
 
 // Do runs fn in a (shared) transaction and returns when it has committed.
 func (b *Batcher) Do(ctx context.Context, fn func(store.Tx) error) error {
-	r := &batchReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	return b.do(ctx, &batchReq{ctx: ctx, fn: fn, done: make(chan error, 1)})
+}
+
+// DoSession is Do for a function that looks up the session of a station's transaction: a
+// batch reads all its functions' sessions in one query before running them
+// (store.Tx.PrefetchSessions), instead of a look-up each.
+func (b *Batcher) DoSession(ctx context.Context, stationID, txRef string, fn func(store.Tx) error) error {
+	return b.do(ctx, &batchReq{ctx: ctx, fn: fn, done: make(chan error, 1), ref: store.SessionRef{StationID: stationID, TxRef: txRef}})
+}
+
+func (b *Batcher) do(ctx context.Context, r *batchReq) error {
 	select {
 	case b.reqs <- r:
 	case <-ctx.Done():
@@ -104,7 +115,18 @@ func (b *Batcher) commit(batch []*batchReq) {
 		return
 	}
 	if len(live) > 1 {
+		var refs []store.SessionRef
+		for _, r := range live {
+			if r.ref.TxRef != "" {
+				refs = append(refs, r.ref)
+			}
+		}
 		err := b.s.InTx(context.Background(), func(tx store.Tx) error {
+			if len(refs) > 1 {
+				if err := tx.PrefetchSessions(context.Background(), refs); err != nil {
+					return err
+				}
+			}
 			for _, r := range live {
 				if err := r.fn(tx); err != nil {
 					return err

@@ -85,7 +85,7 @@ type MeterInput struct {
 func (a *App) MeterValues(ctx context.Context, in MeterInput) error {
 	var s *charging.Session
 	stop := false
-	err := a.Batch.Do(ctx, func(tx store.Tx) error {
+	err := a.Batch.DoSession(ctx, in.StationID, in.TxRef, func(tx store.Tx) error {
 		s, stop = nil, false
 		sid := ""
 		if in.TxRef != "" {
@@ -175,7 +175,7 @@ func (a *App) StopSession(ctx context.Context, in StopInput) (*charging.Session,
 	var out *charging.Session
 	var auth *charging.AuthResult
 	ended := false
-	err := a.Batch.Do(ctx, func(tx store.Tx) error {
+	err := a.Batch.DoSession(ctx, in.StationID, in.TxRef, func(tx store.Tx) error {
 		out, ended = nil, false
 		s, err := findSession(ctx, tx, in.StationID, in.TxRef)
 		if errs.Is(err, errs.NotFound) {
@@ -287,7 +287,7 @@ func (a *App) TransactionEvent(ctx context.Context, e TxEvent) (*charging.Sessio
 	var auth *charging.AuthResult
 	kind := ""
 	stop := false
-	err := a.Batch.Do(ctx, func(tx store.Tx) error {
+	err := a.Batch.DoSession(ctx, e.StationID, e.TxRef, func(tx store.Tx) error {
 		out, auth, kind, stop = nil, nil, "", false
 		if e.IdToken != "" {
 			r, err := a.authorizeTx(ctx, tx, e.IdToken)

@@ -136,6 +136,10 @@ type Tx interface {
 	SessionByTx(ctx context.Context, stationID, txRef string) (*charging.Session, error)
 	// SessionByStartKey finds a station's session by its start key (NotFound if none).
 	SessionByStartKey(ctx context.Context, stationID, key string) (*charging.Session, error)
+	// PrefetchSessions reads in one query the sessions a batch of station messages is about
+	// to look up by transaction; SessionByTx then answers those from memory until the
+	// transaction writes them. A hint: a store with its own cache of them may ignore it.
+	PrefetchSessions(ctx context.Context, refs []SessionRef) error
 	Events() Repo[charging.StationEvent]
 	Commands() Repo[charging.Command]
 	CDRs() Repo[billing.CDRRecord]
@@ -175,3 +179,6 @@ type Tx interface {
 	// q.Text, case-insensitively.
 	Search(ctx context.Context, q SearchQuery) (*SearchResult, error)
 }
+
+// SessionRef names a session by station and OCPP transaction id.
+type SessionRef struct{ StationID, TxRef string }

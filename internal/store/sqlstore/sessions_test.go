@@ -265,3 +265,84 @@ func explain(t *testing.T, s store.Store, q string, args ...string) string {
 	collect("EXPLAIN EXECUTE explained(" + strings.Join(quoted, ", ") + ")")
 	return strings.Join(plan, "\n")
 }
+
+// TestPrefetchSessions: a batch reads its sessions ahead in one statement (PostgreSQL; SQLite's
+// writer has them cached), SessionByTx then answers them without a statement, and a session
+// the transaction writes is never answered from the stale copy read ahead.
+func TestPrefetchSessions(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		site := asset.Site{ID: "site_p", SiteFields: asset.SiteFields{Name: "P", TimeZone: "UTC"}, Status: asset.Active, CreatedAt: now, UpdatedAt: now}
+		var refs []store.SessionRef
+		write(t, s, func(tx store.Tx) error {
+			err := tx.Sites().Create(ctx, &site)
+			for i, id := range []string{"CP-P1", "CP-P2", "CP-P3"} {
+				st := asset.Station{ID: id, StationFields: asset.StationFields{SiteID: "site_p", Kind: asset.KindAC}, Status: asset.Active, CreatedAt: now, UpdatedAt: now}
+				ses := charging.Session{ID: fmt.Sprintf("ses_p%d", i), StationID: id, EVSENo: 1, TxRef: fmt.Sprint(100 + i), Kind: charging.KindCharge,
+					Status: charging.Active, EnergyWh: int64(10 * i), StartedAt: now, UpdatedAt: now}
+				err = errors.Join(err, tx.Stations().Create(ctx, &st), tx.Sessions().Create(ctx, &ses))
+				refs = append(refs, store.SessionRef{StationID: id, TxRef: ses.TxRef})
+			}
+			return err
+		})
+		pg := strings.HasSuffix(t.Name(), "postgres")
+		write(t, s, func(tx store.Tx) error {
+			n0, _ := sqlstore.Counts()
+			if err := tx.PrefetchSessions(ctx, append(refs, store.SessionRef{StationID: "CP-P1", TxRef: "999"})); err != nil {
+				return err
+			}
+			n1, _ := sqlstore.Counts()
+			if want := map[bool]int64{true: 1, false: 0}[pg]; n1-n0 != want {
+				t.Errorf("prefetch of 4 sessions took %d statements, want %d", n1-n0, want)
+			}
+			for i, ref := range refs {
+				got, err := tx.SessionByTx(ctx, ref.StationID, ref.TxRef)
+				if err != nil {
+					return err
+				}
+				if got.ID != fmt.Sprintf("ses_p%d", i) || got.EnergyWh != int64(10*i) {
+					t.Errorf("%v: got %s with %d Wh", ref, got.ID, got.EnergyWh)
+				}
+				got.EnergyWh = 777 // the caller's copy: the next look-up must not see it
+			}
+			if n2, _ := sqlstore.Counts(); n2 != n1 {
+				t.Errorf("look-ups after the prefetch took %d statements, want 0", n2-n1)
+			}
+			if _, err := tx.SessionByTx(ctx, "CP-P1", "999"); !errs.Is(err, errs.NotFound) {
+				t.Errorf("unknown transaction: %v, want NotFound", err)
+			}
+			first, err := tx.SessionByTx(ctx, refs[0].StationID, refs[0].TxRef)
+			if err != nil {
+				return err
+			}
+			if first.EnergyWh != 0 {
+				t.Errorf("look-up sees a caller's change: %d Wh", first.EnergyWh)
+			}
+			first.EnergyWh = 1234
+			if err := tx.Sessions().Update(ctx, first); err != nil {
+				return err
+			}
+			// Reading sessions writes the update held back: it is no longer pending, and only
+			// dropping the copy read ahead keeps the next look-up from answering with it.
+			if _, err := tx.Sessions().Get(ctx, "ses_p2"); err != nil {
+				return err
+			}
+			again, err := tx.SessionByTx(ctx, refs[0].StationID, refs[0].TxRef)
+			if err != nil {
+				return err
+			}
+			if again.EnergyWh != 1234 {
+				t.Errorf("after an update in the transaction: %d Wh, want 1234 (the copy read ahead was stale)", again.EnergyWh)
+			}
+			// Prefetching again skips the session with an update held back.
+			if err := tx.PrefetchSessions(ctx, refs); err != nil {
+				return err
+			}
+			if again, err = tx.SessionByTx(ctx, refs[0].StationID, refs[0].TxRef); err != nil || again.EnergyWh != 1234 {
+				t.Errorf("after a second prefetch: %v Wh (%v), want 1234", again, err)
+			}
+			return nil
+		})
+	})
+}

@@ -114,6 +114,9 @@ type tx struct {
 	// Session updates held back to be written together (sessions.go).
 	pendSessions map[string]*pendingSession
 	pendKeys     map[string]bool // sessionKey of each pending session
+	// Sessions read ahead for the batch by PrefetchSessions, by sessionKey, as stored when
+	// read; an entry goes when the transaction writes that session (sessions.go).
+	prefetched map[string]*charging.Session
 	// Ledger entries and balance changes held back to be written together (ledger.go).
 	pendEntries  []pendingEntry
 	pendBalances map[string]int64
