@@ -23,3 +23,6 @@ func (db *DB) ViewShow(ctx context.Context, fn func(store.Tx) error, setting str
 
 // VehicleByVINQuery is GetBy("vin")'s query on vehicles, for the test that checks its plan.
 func VehicleByVINQuery() string { return repo[account.Vehicle]{t: vehicles}.getByQuery("vin") }
+
+// PrefetchRows is the padded length of a prefetch list of n sessions.
+func PrefetchRows(n int) int { return prefetchRows(n) }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -303,11 +304,13 @@ func (t *tx) PrefetchSessions(ctx context.Context, refs []store.SessionRef) erro
 	r := t.Sessions().(sessionRepo)
 	for from := 0; from < len(uniq); from += rowsPerStmt {
 		part := uniq[from:min(from+rowsPerStmt, len(uniq))]
-		args := make([]any, 0, 2*len(part))
-		for _, ref := range part {
+		n := prefetchRows(len(part))
+		args := make([]any, 0, 2*n)
+		for i := range n {
+			ref := part[min(i, len(part)-1)]
 			args = append(args, ref.StationID, ref.TxRef)
 		}
-		q := "SELECT s.data FROM sessions s JOIN (VALUES " + strings.Repeat("(CAST(? AS TEXT), CAST(? AS TEXT)), ", len(part)-1) +
+		q := "SELECT s.data FROM sessions s JOIN (VALUES " + strings.Repeat("(CAST(? AS TEXT), CAST(? AS TEXT)), ", n-1) +
 			"(CAST(? AS TEXT), CAST(? AS TEXT))) AS v(station_id, tx_ref) ON s.station_id = v.station_id AND s.tx_ref = v.tx_ref"
 		if err := t.prefetch(ctx, r, t.db.rebind(q), args); err != nil {
 			return err
@@ -315,6 +318,12 @@ func (t *tx) PrefetchSessions(ctx context.Context, refs []store.SessionRef) erro
 	}
 	return nil
 }
+
+// prefetchRows is the length a prefetch list of n sessions is padded to, with its last one:
+// a power of two, or rowsPerStmt. That makes a handful of statement texts rather than one per
+// batch size, each prepared once per connection (pgx keeps 512 a connection, and the
+// multi-row writes of a batch already vary by row count).
+func prefetchRows(n int) int { return min(rowsPerStmt, 1<<bits.Len(uint(n-1))) }
 
 func (t *tx) prefetch(ctx context.Context, r sessionRepo, q string, args []any) error {
 	rows, err := t.q.QueryContext(ctx, q, args...)
