@@ -131,7 +131,7 @@ func (db *DB) Stats() store.Stats {
 func (db *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		err = db.run(ctx, db.w, false, fn)
+		err = db.run(ctx, db.w, fn)
 		if err == nil || db.d.IsRetryable == nil || !db.d.IsRetryable(err) {
 			return err
 		}
@@ -146,7 +146,7 @@ func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 	if db.d.Name == "postgres" {
 		return db.view(ctx, fn)
 	}
-	return db.run(ctx, db.r, true, fn)
+	return db.run(ctx, db.r, fn)
 }
 
 // view runs a PostgreSQL read on one connection, statement by statement. Our transactions are
@@ -169,7 +169,9 @@ func (db *DB) view(ctx context.Context, fn func(store.Tx) error) error {
 	return t.flush(ctx)
 }
 
-func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(store.Tx) error) (err error) {
+// run runs fn in a transaction on pool: a write transaction on the writer pool, a read one
+// on SQLite's readers (PostgreSQL's Views, on the same pool as its writes, take view instead).
+func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(store.Tx) error) (err error) {
 	var t *tx
 	sqlTx, err := pool.BeginTx(ctx, nil)
 	if err != nil {
@@ -203,7 +205,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(stor
 		q = cachedTx{tx: sqlTx, c: c}
 	}
 	txCount.Add(1)
-	t = &tx{db: db, q: counted{q}, writer: !readOnly && pool == db.w}
+	t = &tx{db: db, q: counted{q}, writer: pool == db.w}
 	if err := fn(t); err != nil {
 		return err
 	}
