@@ -257,7 +257,9 @@ func (t *tx) SessionByTx(ctx context.Context, stationID, txRef string) (*chargin
 		r.remember(v)
 		return v, nil
 	}
-	if v, ok := t.prefetched[sessionKey(stationID, txRef)]; ok && !t.pendingFor(stationID, txRef) {
+	// A copy read ahead is never of a session with an update held back: Update drops the
+	// copy, and PrefetchSessions skips such sessions.
+	if v, ok := t.prefetched[sessionKey(stationID, txRef)]; ok {
 		v = v.Clone()
 		r.remember(v)
 		return v, nil
