@@ -54,7 +54,13 @@ type mdTable struct {
 	keys map[string]string // field \x00 value → id
 }
 
-type mdDoc struct{ data, secret string }
+// mdDoc is a cached record: its stored JSON and secret column, and (val) the record decoded
+// once, which hits copy (clone.go) instead of decoding again. val is never changed or handed
+// out itself; it is nil for a type the copier has no plan for.
+type mdDoc struct {
+	data, secret string
+	val          any
+}
 
 func (t *mdTable) get(v int64, id string) (mdDoc, bool) {
 	t.mu.RLock()
@@ -180,6 +186,11 @@ func bindCached[T any](t *tx, tb *table[T], table int) store.Repo[T] {
 }
 
 func (r cachedRepo[T]) decode(d mdDoc) (*T, error) {
+	if x, ok := d.val.(*T); ok {
+		if cp, ok := deepCopy(x); ok {
+			return cp, nil
+		}
+	}
 	v := new(T)
 	if err := json.Unmarshal([]byte(d.data), v); err != nil {
 		return nil, errs.Wrap("decode "+r.t.entity, err)
@@ -188,6 +199,26 @@ func (r cachedRepo[T]) decode(d mdDoc) (*T, error) {
 		*r.t.secret(v) = d.secret
 	}
 	return v, nil
+}
+
+// keep is the copy of a record the cache holds (nil when the copier has no plan for T).
+func keep[T any](v *T) any {
+	if cp, ok := deepCopy(v); ok {
+		return cp
+	}
+	return nil
+}
+
+// remember decodes a document just loaded, caches it (with key, when not "") at version v and
+// returns the caller's copy.
+func (r cachedRepo[T]) remember(c *mdTable, v int64, id, key string, d mdDoc) (*T, error) {
+	x, err := r.decode(d)
+	if err != nil {
+		return nil, err
+	}
+	d.val = keep(x)
+	c.put(v, id, key, d)
+	return x, nil
 }
 
 // load reads one document by column; not found is sql.ErrNoRows.
@@ -218,8 +249,7 @@ func (r cachedRepo[T]) Get(ctx context.Context, id string) (*T, error) {
 	if err != nil {
 		return nil, r.db.mapErr("get "+r.t.entity, err)
 	}
-	c.put(v, id, "", d)
-	return r.decode(d)
+	return r.remember(c, v, id, "", d)
 }
 
 func (r cachedRepo[T]) GetBy(ctx context.Context, field, value string) (*T, error) {
@@ -245,8 +275,7 @@ func (r cachedRepo[T]) GetBy(ctx context.Context, field, value string) (*T, erro
 	if err != nil {
 		return nil, r.db.mapErr("get "+r.t.entity, err)
 	}
-	c.put(v, id, key, d)
-	return r.decode(d)
+	return r.remember(c, v, id, key, d)
 }
 
 // List answers the hot path's one-record lookups by filters (an EVSE by station and number)
@@ -294,7 +323,7 @@ func (r cachedRepo[T]) List(ctx context.Context, q store.Query) ([]T, string, er
 	if err != nil {
 		return items, next, nil
 	}
-	d := mdDoc{data: string(data)}
+	d := mdDoc{data: string(data), val: keep(&items[0])}
 	if r.t.secret != nil {
 		d.secret = *r.t.secret(&items[0])
 	}

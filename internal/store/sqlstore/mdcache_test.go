@@ -9,6 +9,7 @@ import (
 	"github.com/evcs/evcs/internal/account"
 	"github.com/evcs/evcs/internal/asset"
 	"github.com/evcs/evcs/internal/billing"
+	"github.com/evcs/evcs/internal/energy"
 	"github.com/evcs/evcs/internal/errs"
 	"github.com/evcs/evcs/internal/store"
 	"github.com/evcs/evcs/internal/store/storetest"
@@ -163,6 +164,37 @@ func TestMasterDataCache(t *testing.T) {
 				write(t, b, func(tx store.Tx) error { return tx.Tariffs().SetStatus(ctx, "tar_c", "inactive") })
 				if got := latest(a); got.Status != "inactive" {
 					t.Fatalf("status %q after SetStatus, want inactive", got.Status)
+				}
+			})
+
+			t.Run("what a caller changes in a cached record stays with it", func(t *testing.T) {
+				kw := energy.KW(250_000)
+				s2 := asset.Site{ID: "site_m", SiteFields: asset.SiteFields{Name: "Mut", TimeZone: "UTC", Address: &asset.Address{City: "Delft"}, GridLimitKW: &kw},
+					Status: asset.Active, CreatedAt: now, UpdatedAt: now}
+				write(t, a, func(tx store.Tx) error { return tx.Sites().Create(ctx, &s2) })
+				site := func() (got *asset.Site) {
+					t.Helper()
+					read(t, a, func(tx store.Tx) (err error) { got, err = tx.Sites().Get(ctx, "site_m"); return })
+					return got
+				}
+				for range 3 { // the first read fills the cache, the others are hits
+					got := site()
+					if got.Address == nil || got.Address.City != "Delft" || got.GridLimitKW == nil || *got.GridLimitKW != kw || got.Name != "Mut" {
+						t.Fatalf("site %+v", got)
+					}
+					got.Address.City, *got.GridLimitKW, got.Name = "changed", 1, "changed"
+				}
+				tar := func() (got *billing.TariffRecord) {
+					t.Helper()
+					read(t, a, func(tx store.Tx) (err error) { got, err = tx.Tariffs().Latest(ctx, "tar_c"); return })
+					return got
+				}
+				for range 3 {
+					got := tar()
+					if string(got.Tariff) != `{"v":2}` {
+						t.Fatalf("tariff %s", got.Tariff)
+					}
+					got.Tariff[1] = 'X'
 				}
 			})
 

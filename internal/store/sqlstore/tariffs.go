@@ -51,6 +51,11 @@ func (r tariffs) Latest(ctx context.Context, id string) (*billing.TariffRecord, 
 	c := &r.t.db.md.tables[cTariffs]
 	if ok {
 		if d, hit := c.get(ver, id); hit {
+			if x, ok := d.val.(*billing.TariffRecord); ok {
+				if cp, ok := deepCopy(x); ok {
+					return cp, nil
+				}
+			}
 			var v billing.TariffRecord
 			if err := json.Unmarshal([]byte(d.data), &v); err != nil {
 				return nil, errs.Wrap("decode tariff", err)
@@ -67,14 +72,14 @@ func (r tariffs) Latest(ctx context.Context, id string) (*billing.TariffRecord, 
 	if err != nil {
 		return nil, r.t.db.mapErr("get tariff", err)
 	}
-	if ok {
-		c.put(ver, id, "", mdDoc{data: data, secret: status}) // the status rides in the secret slot
-	}
 	var v billing.TariffRecord
 	if err := json.Unmarshal([]byte(data), &v); err != nil {
 		return nil, errs.Wrap("decode tariff", err)
 	}
 	v.Status = status
+	if ok {
+		c.put(ver, id, "", mdDoc{data: data, secret: status, val: keep(&v)}) // the status rides in the secret slot
+	}
 	return &v, nil
 }
 
