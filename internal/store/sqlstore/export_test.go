@@ -26,3 +26,5 @@ func VehicleByVINQuery() string { return repo[account.Vehicle]{t: vehicles}.getB
 
 // PrefetchRows is the padded length of a prefetch list of n sessions.
 func PrefetchRows(n int) int { return prefetchRows(n) }
+
+func WriteRows(n int) int { return writeRows(n) }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"cmp"
 	"context"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
@@ -58,9 +59,18 @@ func (t *tx) flushOps(ctx context.Context) error {
 	return t.writeStatus(ctx, cs)
 }
 
-// rowsPerStmt bounds the rows of a multi-row statement: it stays under SQLite's and
-// PostgreSQL's parameter limits and keeps the statement texts (each prepared once) few.
+// rowsPerStmt bounds the rows of a multi-row read (a batch's session prefetch): it stays
+// under SQLite's and PostgreSQL's parameter limits. Writes take writeRows rows a statement.
 const rowsPerStmt = 80
+
+// writeRows is how many of n rows (n ≥ 1) the next multi-row write takes: the largest power of
+// two not over n, at most 64. A batch's writes then come in seven statement texts per table
+// (1, 2, 4, … 64 rows), all of which stay prepared. With a text per row count (up to 500 for
+// the rollups) the 512 prepared statements SQLite's writer keeps were spent after a few
+// seconds of load, and about a hundred statements a second of a few hundred parameters each
+// were parsed and planned anew on the writer; on PostgreSQL pgx's statement cache (512 a
+// connection) was thrashed the same way.
+func writeRows(n int) int { return min(64, 1<<(bits.Len(uint(n))-1)) }
 
 // valuesSQL is "INSERT … VALUES (?, …), (?, …)" with n rows of cols placeholders.
 func valuesSQL(head string, n, cols int) string {
@@ -84,11 +94,11 @@ func valuesSQL(head string, n, cols int) string {
 	return b.String()
 }
 
-// execRows runs head VALUES (…), (…) suffix over n rows, rowsPerStmt rows a statement;
+// execRows runs head VALUES (…), (…) suffix over n rows, writeRows rows a statement;
 // row appends row i's cols values to args.
 func (t *tx) execRows(ctx context.Context, op, head, suffix string, cols, n int, row func(args []any, i int) []any) error {
 	for from := 0; from < n; {
-		k := min(n-from, rowsPerStmt)
+		k := writeRows(n - from)
 		args := make([]any, 0, k*cols)
 		for i := from; i < from+k; i++ {
 			args = row(args, i)

@@ -45,7 +45,7 @@ func (t *tx) flushFacts(ctx context.Context) error {
 	}
 	roll := t.rollup()
 	for len(fs) > 0 {
-		n := min(len(fs), 500)
+		n := writeRows(len(fs))
 		args := make([]any, 0, n*17)
 		for i := range fs[:n] {
 			args = append(args, SessionFactArgs(&fs[i])...)

@@ -295,7 +295,7 @@ func (r *Rollup) upsert(ctx context.Context, t *tx) error {
 // upsertRows runs multi-row upserts; returned, when set, reads the occupancy RETURNING rows.
 func upsertRows(ctx context.Context, t *tx, table, cols string, rows [][]any, tail string, returned func(lvl int, dim string, bucket, wh int64)) error {
 	for len(rows) > 0 {
-		n := min(len(rows), 500)
+		n := writeRows(len(rows))
 		args := make([]any, 0, n*len(rows[0]))
 		for _, row := range rows[:n] {
 			args = append(args, row...)

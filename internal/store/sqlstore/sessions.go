@@ -163,6 +163,7 @@ func (t *tx) flushSessions(ctx context.Context) error {
 		for n < len(ps) && n < rowsPerStmt && ps[n].dirty == ps[0].dirty {
 			n++
 		}
+		n = writeRows(n)
 		if err := t.updateSessions(ctx, ps[:n]); err != nil {
 			return err
 		}

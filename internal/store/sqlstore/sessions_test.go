@@ -362,3 +362,26 @@ func TestPrefetchRows(t *testing.T) {
 		t.Errorf("%d statement lengths for 1 to 80 sessions, want 8: %v", len(seen), seen)
 	}
 }
+
+// TestWriteRows: a batch's multi-row writes are split into statements of seven sizes, so a
+// table's writes stay a handful of prepared statement texts whatever the batch size.
+func TestWriteRows(t *testing.T) {
+	seen := map[int]bool{}
+	for n := 1; n <= 1000; n++ {
+		stmts := 0
+		for left := n; left > 0; stmts++ {
+			k := sqlstore.WriteRows(left)
+			if k < 1 || k > left || k > 64 || k&(k-1) != 0 {
+				t.Fatalf("%d rows left: a statement of %d", left, k)
+			}
+			seen[k] = true
+			left -= k
+		}
+		if n <= 64 && stmts > 6 {
+			t.Errorf("%d rows take %d statements", n, stmts)
+		}
+	}
+	if len(seen) != 7 { // 1, 2, 4, … 64
+		t.Errorf("%d statement sizes, want 7: %v", len(seen), seen)
+	}
+}
