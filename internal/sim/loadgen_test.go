@@ -122,7 +122,11 @@ func TestLoadDrivers(t *testing.T) {
 		t.Run(v.String(), func(t *testing.T) {
 			f := newFakeCSMS(t, v)
 			cfg := testConfig(f.url(), v)
-			cfg.Stations, cfg.Load, cfg.Drivers, cfg.Duration, cfg.MaxMessages = 3, true, 2, 20*time.Second, 400
+			cfg.Stations, cfg.Load, cfg.Drivers, cfg.Duration, cfg.MaxMessages = 3, true, 2, 20*time.Second, 3000
+			// All three connect at once: with the default ramp (a station every 2 ms) two
+			// stations could use up the message bound against the fast fake before the third
+			// had connected.
+			cfg.Ramp = time.Nanosecond
 			if _, err := Run(context.Background(), cfg); err != nil {
 				t.Fatal(err)
 			}
