@@ -253,6 +253,9 @@ func (a *App) SettlementsOnSessionEnd(ctx context.Context, tx store.Tx, s *charg
 	if s.TxRef == "" {
 		return nil
 	}
+	if has, err := tx.Invoices().HasPendingSettlements(ctx, s.StationID); err != nil || !has {
+		return err
+	}
 	items, _, err := tx.Invoices().Settlements(ctx, store.Query{Filter: map[string]string{"station_id": s.StationID,
 		"transaction_id": s.TxRef, "outcome": billing.SettlementPending}, Limit: 100})
 	if err != nil {

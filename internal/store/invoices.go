@@ -29,4 +29,7 @@ type Invoices interface {
 	// Settlements pages settlements in id order (filters: station_id, session_id,
 	// transaction_id, psp_ref, outcome, payment_status).
 	Settlements(ctx context.Context, q Query) ([]billing.Settlement, string, error)
+	// HasPendingSettlements reports whether a station has a settlement still pending (every
+	// session end asks; the answer is exact, as the master-data cache is).
+	HasPendingSettlements(ctx context.Context, stationID string) (bool, error)
 }

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"sync"
 
 	"github.com/evcs/evcs/internal/billing"
 	"github.com/evcs/evcs/internal/errs"
@@ -58,11 +60,66 @@ func (r invoices) List(ctx context.Context, q store.Query) ([]billing.Invoice, s
 }
 
 func (r invoices) AddSettlement(ctx context.Context, s *billing.Settlement) error {
+	r.t.wroteTo(cSettlements)
 	return bind(r.t, settlementTable).Create(ctx, s)
 }
 
 func (r invoices) UpdateSettlement(ctx context.Context, s *billing.Settlement) error {
+	r.t.wroteTo(cSettlements)
 	return bind(r.t, settlementTable).Update(ctx, s)
+}
+
+// pendingSettlements is the set of stations with a pending settlement, read at one version of
+// the settlements table. Every session end asks about its station; the set is read again only
+// after a settlement is written (AddSettlement and UpdateSettlement bump the version).
+type pendingSettlements struct {
+	mu       sync.Mutex
+	v        int64
+	read     bool
+	stations map[string]bool
+}
+
+func (r invoices) HasPendingSettlements(ctx context.Context, stationID string) (bool, error) {
+	v, ok := r.t.version(ctx, cSettlements)
+	if !ok { // this transaction wrote settlements (or the versions are unreadable): ask the table
+		var one int
+		err := r.t.q.QueryRowContext(ctx, r.t.db.rebind("SELECT 1 FROM settlements WHERE station_id = ? AND outcome = ? LIMIT 1"),
+			stationID, billing.SettlementPending).Scan(&one)
+		if err == sql.ErrNoRows {
+			return false, nil
+		}
+		return err == nil, r.t.db.mapErr("pending settlements", err)
+	}
+	p := &r.t.db.md.pending
+	p.mu.Lock()
+	if p.read && p.v == v {
+		has := p.stations[stationID]
+		p.mu.Unlock()
+		return has, nil
+	}
+	p.mu.Unlock()
+	rows, err := r.t.q.QueryContext(ctx, r.t.db.rebind("SELECT DISTINCT station_id FROM settlements WHERE outcome = ?"), billing.SettlementPending)
+	if err != nil {
+		return false, r.t.db.mapErr("pending settlements", err)
+	}
+	defer rows.Close()
+	stations := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return false, r.t.db.mapErr("pending settlements", err)
+		}
+		stations[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return false, r.t.db.mapErr("pending settlements", err)
+	}
+	p.mu.Lock()
+	if !p.read || v >= p.v {
+		p.v, p.read, p.stations = v, true, stations
+	}
+	p.mu.Unlock()
+	return stations[stationID], nil
 }
 
 func (r invoices) Settlement(ctx context.Context, id string) (*billing.Settlement, error) {

@@ -26,7 +26,8 @@ import (
 // Invariant: every write to a cached table goes through its repository here (Create, Update,
 // Tariffs().Add/SetStatus), never through raw SQL elsewhere.
 type mdCache struct {
-	tables [nCached]mdTable
+	tables  [nCached]mdTable
+	pending pendingSettlements
 }
 
 // Cached tables, in cache_versions.
@@ -39,10 +40,11 @@ const (
 	cUsers
 	cGroups
 	cTariffs
+	cSettlements // not cached as documents: pendingSettlements keeps one answer per version
 	nCached
 )
 
-var cachedNames = [nCached]string{"stations", "sites", "evses", "accounts", "id_tokens", "users", "purchaser_groups", "tariffs"}
+var cachedNames = [nCached]string{"stations", "sites", "evses", "accounts", "id_tokens", "users", "purchaser_groups", "tariffs", "settlements"}
 
 // maxCached bounds the entries per table; a table over it starts again from empty.
 const maxCached = 200_000

@@ -198,6 +198,37 @@ func TestMasterDataCache(t *testing.T) {
 				}
 			})
 
+			t.Run("a pending settlement is seen by the next session end", func(t *testing.T) {
+				pending := func(s store.Store, station string) (has bool) {
+					t.Helper()
+					read(t, s, func(tx store.Tx) (err error) { has, err = tx.Invoices().HasPendingSettlements(ctx, station); return })
+					return has
+				}
+				if pending(a, "CP-C") || pending(a, "CP-C") { // the second answer is the kept one
+					t.Fatal("pending settlement before any")
+				}
+				set := billing.Settlement{ID: "stl_c", StationID: "CP-C", TransactionID: "7", PspRef: "psp-1", PaymentStatus: "Settled",
+					Outcome: billing.SettlementPending, CreatedAt: now, UpdatedAt: now}
+				write(t, b, func(tx store.Tx) error {
+					if err := tx.Invoices().AddSettlement(ctx, &set); err != nil {
+						return err
+					}
+					has, err := tx.Invoices().HasPendingSettlements(ctx, "CP-C") // its own write, not yet committed
+					if err == nil && !has {
+						t.Error("the writing transaction does not see its pending settlement")
+					}
+					return err
+				})
+				if !pending(a, "CP-C") || pending(a, "CP-OTHER") {
+					t.Fatal("another node's pending settlement: not seen, or seen at the wrong station")
+				}
+				set.Outcome = billing.SettlementMatched
+				write(t, b, func(tx store.Tx) error { return tx.Invoices().UpdateSettlement(ctx, &set) })
+				if pending(a, "CP-C") {
+					t.Fatal("a reconciled settlement still reads as pending")
+				}
+			})
+
 			t.Run("not found stays not found", func(t *testing.T) {
 				err := a.View(ctx, func(tx store.Tx) error { _, err := tx.Accounts().Get(ctx, "acc_none"); return err })
 				if !errs.Is(err, errs.NotFound) {

@@ -22,7 +22,7 @@ func provider(db *sql.DB, d Dialect) (*goose.Provider, error) {
 }
 
 // goMigrations are the migrations with engine-specific SQL. Their versions are taken in the
-// numbering of migrations/*.sql: the next SQL file after 00020 is 00021.
+// numbering of migrations/*.sql: the next SQL file after 00021 is 00022.
 func goMigrations(d Dialect) []*goose.Migration {
 	pg := func(stmt string) *goose.GoFunc {
 		return &goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
