@@ -34,9 +34,9 @@ var (
 func (t *tx) Events() store.Repo[charging.StationEvent] { return bind(t, stationEvents) }
 func (t *tx) Commands() store.Repo[charging.Command]    { return bind(t, commands) }
 
-// AddReadings stores readings. They are written at the end of the transaction (or before the
-// transaction next reads readings), with those of every other message of a batch, in a few
-// multi-row statements: a batch of meter values costs a statement, not one per message.
+// AddReadings stores readings. They are written at the end of the transaction, with those of
+// every other message of a batch, in a few multi-row statements: a batch of meter values costs a
+// statement, not one per message. Readings reads them from memory until then.
 func (t *tx) AddReadings(ctx context.Context, rs []charging.Reading) error {
 	t.pendReadings = append(t.pendReadings, rs...)
 	return nil
@@ -159,10 +159,30 @@ func (t *tx) writeStatus(ctx context.Context, cs []charging.StatusChange) error 
 }
 
 // Readings returns a session's readings in time order.
+// Readings returns the session's stored readings and, after them, those this transaction holds
+// back, in time order (stable: as if the held-back ones had been written, after the stored).
+// It used to write everything held back first: every rated session end in a batch then wrote
+// the batch's readings and status reports so far, and a batch of stops wrote them in as many
+// pieces as it had stops (15 % of the SQLite writer's time with a tariff on the load tool's site).
 func (t *tx) Readings(ctx context.Context, sessionID string) ([]charging.Reading, error) {
-	if err := t.flushOps(ctx); err != nil {
+	out, err := t.storedReadings(ctx, sessionID)
+	if err != nil {
 		return nil, err
 	}
+	held := false
+	for _, r := range t.pendReadings {
+		if r.SessionID == sessionID {
+			r.At = time.UnixMicro(micros(r.At)).UTC() // as stored
+			out, held = append(out, r), true
+		}
+	}
+	if held {
+		slices.SortStableFunc(out, func(a, b charging.Reading) int { return a.At.Compare(b.At) })
+	}
+	return out, nil
+}
+
+func (t *tx) storedReadings(ctx context.Context, sessionID string) ([]charging.Reading, error) {
 	rows, err := t.q.QueryContext(ctx, t.db.rebind("SELECT station_id, evse_no, at, measurand, phase, location, context, unit, value_milli FROM meter_readings WHERE session_id = ? ORDER BY at"), sessionID)
 	if err != nil {
 		return nil, t.db.mapErr("readings", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -439,6 +440,47 @@ func runOperation(t *testing.T, s store.Store) {
 		}
 		if n != 1 || len(live) != 2 || live[0].Status != "SuspendedEVSE" {
 			t.Fatalf("after the rollback: %d readings of 999, live %+v", n, live)
+		}
+	})
+	t.Run("reading a session's readings writes nothing held back", func(t *testing.T) {
+		// A rated session end reads its session's readings in the middle of a batch: that
+		// read must not write the batch's held-back readings and status reports (a batch of
+		// stops wrote them in as many pieces as it had stops). What it returns is what a read
+		// after the commit returns: stored ones and held-back ones in time order, times as
+		// stored (microseconds, UTC).
+		base := now.Add(2 * time.Hour)
+		stored := charging.Reading{SessionID: "ses_r", StationID: "CP-S", EVSENo: 1, At: base, Measurand: charging.EnergyImport, Unit: "Wh", Milli: 1000}
+		mustTx(t, s, func(tx store.Tx) error { return tx.AddReadings(ctx, []charging.Reading{stored}) })
+		held := []charging.Reading{
+			{SessionID: "ses_r", StationID: "CP-S", EVSENo: 1, At: base.Add(2*time.Minute + 1500*time.Nanosecond), Measurand: charging.EnergyImport, Unit: "Wh", Milli: 3000},
+			{SessionID: "ses_other", StationID: "CP-S", EVSENo: 2, At: base.Add(time.Minute), Measurand: charging.EnergyImport, Unit: "Wh", Milli: 7},
+			{SessionID: "ses_r", StationID: "CP-S", EVSENo: 1, At: base.Add(time.Minute).In(time.FixedZone("x", 3600)), Measurand: charging.EnergyImport, Unit: "Wh", Milli: 2000},
+		}
+		var inTx []charging.Reading
+		mustTx(t, s, func(tx store.Tx) error {
+			if err := tx.AddReadings(ctx, held); err != nil {
+				return err
+			}
+			if err := tx.AddStatus(ctx, charging.StatusChange{StationID: "CP-S", EVSENo: 1, ConnectorNo: 1, Status: "Charging", At: base}); err != nil {
+				return err
+			}
+			st0, _ := sqlstore.Counts()
+			var err error
+			if inTx, err = tx.Readings(ctx, "ses_r"); err != nil {
+				return err
+			}
+			if st1, _ := sqlstore.Counts(); st1-st0 != 1 {
+				t.Errorf("reading a session's readings ran %d statements, want the one query", st1-st0)
+			}
+			return nil
+		})
+		var after []charging.Reading
+		mustView(t, s, func(tx store.Tx) (err error) { after, err = tx.Readings(ctx, "ses_r"); return })
+		if len(inTx) != 3 || inTx[0].Milli != 1000 || inTx[1].Milli != 2000 || inTx[2].Milli != 3000 {
+			t.Fatalf("in the transaction: %+v", inTx)
+		}
+		if !reflect.DeepEqual(inTx, after) {
+			t.Fatalf("in the transaction %+v\nafter the commit %+v", inTx, after)
 		}
 	})
 	t.Run("1.6 transaction numbers are unique", func(t *testing.T) {
