@@ -7,6 +7,9 @@
 # With DRIVERS > 1 (for `evcs sim --drivers DRIVERS`), DRIVERS such purchasers instead, with
 # tokens TAG-0001…: one account shared by every station serialises its postings (they lock its
 # balance), which a real site with many drivers never does.
+# The site gets a default tariff (0.30 €/kWh and 1.20 €/h, 21 % VAT), so every session is rated,
+# gets a CDR and is paid from its account, as at a real site; TARIFF=0 leaves sessions unrated
+# (the load figures of stop 15 and before were taken so).
 # Idempotent enough to rerun: records that already exist (409) are left as they are.
 #
 #   export EVCS_ADMIN_TOKEN=change-me-0123456789
@@ -38,6 +41,11 @@ post() {
 SITE_NAME="sim $PREFIX"
 SITE=$(curl -sS -G -H "$AUTH" "$API/sites" --data-urlencode "q=$SITE_NAME" | json id | head -n1)
 [ -n "$SITE" ] || SITE=$(post /sites "{\"name\":\"$SITE_NAME\",\"time_zone\":\"UTC\"}" | json id)
+if [ "${TARIFF:-1}" != 0 ] && [ -z "$(curl -sS -H "$AUTH" "$API/sites/$SITE" | json default_tariff_id)" ]; then
+  TARIFF_ID=$(post /tariffs '{"currency":"EUR","elements":[{"price_components":[{"type":"ENERGY","price":0.30,"vat":21,"step_size":1},{"type":"TIME","price":1.20,"vat":21,"step_size":60}]}]}' | json id)
+  [ -n "$TARIFF_ID" ] || { echo "$0: the tariff could not be created" >&2; exit 1; }
+  post "/sites/$SITE" "{\"default_tariff_id\":\"$TARIFF_ID\"}" PATCH >/dev/null
+fi
 
 # Stations: one curl process for all of them (a config file with one request per station).
 cfg=$(mktemp); trap 'rm -f "$cfg"' EXIT
