@@ -188,10 +188,8 @@ func bindCached[T any](t *tx, tb *table[T], table int) store.Repo[T] {
 }
 
 func (r cachedRepo[T]) decode(d mdDoc) (*T, error) {
-	if x, ok := d.val.(*T); ok {
-		if cp, ok := deepCopy(x); ok {
-			return cp, nil
-		}
+	if cp, ok := cachedCopy[T](d); ok {
+		return cp, nil
 	}
 	v := new(T)
 	if err := json.Unmarshal([]byte(d.data), v); err != nil {
@@ -201,6 +199,14 @@ func (r cachedRepo[T]) decode(d mdDoc) (*T, error) {
 		*r.t.secret(v) = d.secret
 	}
 	return v, nil
+}
+
+// cachedCopy is the caller's copy of the record a document holds decoded, if it holds one.
+func cachedCopy[T any](d mdDoc) (*T, bool) {
+	if x, ok := d.val.(*T); ok {
+		return deepCopy(x)
+	}
+	return nil, false
 }
 
 // keep is the copy of a record the cache holds (nil when the copier has no plan for T).

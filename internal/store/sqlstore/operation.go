@@ -158,7 +158,6 @@ func (t *tx) writeStatus(ctx context.Context, cs []charging.StatusChange) error 
 		at = excluded.at WHERE excluded.at >= connector_status.at`, 8, len(live), row(live))
 }
 
-// Readings returns a session's readings in time order.
 // Readings returns the session's stored readings and, after them, those this transaction holds
 // back, in time order (stable: as if the held-back ones had been written, after the stored).
 // It used to write everything held back first: every rated session end in a batch then wrote

@@ -37,6 +37,11 @@ func (r tariffs) one(ctx context.Context, q string, args ...any) (*billing.Tarif
 			return nil, err
 		}
 	}
+	return decodeTariff(data, status)
+}
+
+// decodeTariff is a stored tariff version: its document, with the status column.
+func decodeTariff(data, status string) (*billing.TariffRecord, error) {
 	var v billing.TariffRecord
 	if err := json.Unmarshal([]byte(data), &v); err != nil {
 		return nil, errs.Wrap("decode tariff", err)
@@ -51,17 +56,10 @@ func (r tariffs) Latest(ctx context.Context, id string) (*billing.TariffRecord, 
 	c := &r.t.db.md.tables[cTariffs]
 	if ok {
 		if d, hit := c.get(ver, id); hit {
-			if x, ok := d.val.(*billing.TariffRecord); ok {
-				if cp, ok := deepCopy(x); ok {
-					return cp, nil
-				}
+			if cp, ok := cachedCopy[billing.TariffRecord](d); ok {
+				return cp, nil
 			}
-			var v billing.TariffRecord
-			if err := json.Unmarshal([]byte(d.data), &v); err != nil {
-				return nil, errs.Wrap("decode tariff", err)
-			}
-			v.Status = d.secret
-			return &v, nil
+			return decodeTariff(d.data, d.secret) // the status rides in the secret slot
 		}
 	}
 	var data, status string
@@ -72,15 +70,11 @@ func (r tariffs) Latest(ctx context.Context, id string) (*billing.TariffRecord, 
 	if err != nil {
 		return nil, r.t.db.mapErr("get tariff", err)
 	}
-	var v billing.TariffRecord
-	if err := json.Unmarshal([]byte(data), &v); err != nil {
-		return nil, errs.Wrap("decode tariff", err)
+	v, err := decodeTariff(data, status)
+	if err == nil && ok {
+		c.put(ver, id, "", mdDoc{data: data, secret: status, val: keep(v)})
 	}
-	v.Status = status
-	if ok {
-		c.put(ver, id, "", mdDoc{data: data, secret: status, val: keep(&v)}) // the status rides in the secret slot
-	}
-	return &v, nil
+	return v, err
 }
 
 func (r tariffs) Version(ctx context.Context, id string, version int) (*billing.TariffRecord, error) {
