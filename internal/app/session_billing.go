@@ -134,23 +134,22 @@ func (a *App) endBilling(ctx context.Context, tx store.Tx, s *charging.Session) 
 	rec := &billing.CDRRecord{ID: ids.New("cdr"), SessionID: s.ID, AccountID: s.AccountID, StationID: s.StationID,
 		TariffID: s.TariffID, TariffVersion: s.TariffVersion, Currency: s.Currency, EnergyWh: s.EnergyWh, CreatedAt: a.now()}
 	var cost int64
+	var cdr *billing.CDR
+	var priced *billing.Priced
 	if s.TariffID != "" {
 		rs, err := tx.Readings(ctx, s.ID)
 		if err != nil {
 			return err
 		}
-		cdr, priced, c, err := a.rate(ctx, tx, s, *s.StoppedAt, rs)
+		c, p, total, err := a.rate(ctx, tx, s, *s.StoppedAt, rs)
 		if err != nil {
 			return errs.Wrap("rate session "+s.ID, err)
 		}
-		cost = c
-		body, err := billing.MergeCDR(cdr, priced)
-		if err != nil {
-			return err
-		}
-		rec.CDR = a.ocpiCDR(body, rec, s)
-	} else {
-		rec.CDR = a.ocpiCDR([]byte(`{}`), rec, s)
+		cdr, priced, cost = &c, &p, total
+	}
+	var err error
+	if rec.CDR, err = a.ocpiCDR(rec, s, cdr, priced); err != nil {
+		return err
 	}
 	rec.TotalMinor = cost
 	if err := tx.CDRs().Create(ctx, rec); err != nil {
@@ -174,30 +173,67 @@ func (a *App) endBilling(ctx context.Context, tx store.Tx, s *charging.Session) 
 	return nil
 }
 
-// ocpiCDR completes a rated CDR body with the OCPI fields EVCS knows about the session.
-func (a *App) ocpiCDR(body []byte, rec *billing.CDRRecord, s *charging.Session) json.RawMessage {
-	var m map[string]any
-	if json.Unmarshal(body, &m) != nil || m == nil {
-		m = map[string]any{}
+// cdrDoc is the OCPI 2.2.1 CDR that EVCS stores for a session: the rated CDR, its cost
+// fields and what EVCS knows of the session, written in one pass. Its fields are in name
+// order, as CDRs have always been stored. An unrated session's CDR has no cost lines but
+// its total cost and energy (zero).
+type cdrDoc struct {
+	AuthMethod           string                   `json:"auth_method"`
+	CDRToken             cdrToken                 `json:"cdr_token"`
+	ChargingPeriods      []billing.ChargingPeriod `json:"charging_periods"`
+	CountryCode          string                   `json:"country_code"`
+	Currency             string                   `json:"currency"`
+	EndDateTime          billing.DateTime         `json:"end_date_time"`
+	ID                   string                   `json:"id"`
+	LastUpdated          string                   `json:"last_updated"`
+	PartyID              string                   `json:"party_id"`
+	PaymentMethod        string                   `json:"payment_method"` // EVCS extension: prepaid account or payment terminal
+	SessionID            string                   `json:"session_id"`
+	StartDateTime        billing.DateTime         `json:"start_date_time"`
+	TotalCost            billing.Amount           `json:"total_cost"`
+	TotalEnergy          billing.Number           `json:"total_energy"`
+	TotalEnergyCost      *billing.Amount          `json:"total_energy_cost,omitempty"`
+	TotalFixedCost       *billing.Amount          `json:"total_fixed_cost,omitempty"`
+	TotalParkingCost     *billing.Amount          `json:"total_parking_cost,omitempty"`
+	TotalParkingTime     *billing.Number          `json:"total_parking_time,omitempty"`
+	TotalReservationCost *billing.Amount          `json:"total_reservation_cost,omitempty"`
+	TotalTime            *billing.Number          `json:"total_time,omitempty"`
+	TotalTimeCost        *billing.Amount          `json:"total_time_cost,omitempty"`
+}
+
+type cdrToken struct {
+	ContractID  string `json:"contract_id"`
+	CountryCode string `json:"country_code"`
+	PartyID     string `json:"party_id"`
+	Type        string `json:"type"`
+	UID         string `json:"uid"`
+}
+
+// ocpiCDR writes the CDR of a session: the rated CDR and its prices, or (both nil) an
+// unrated session's CDR.
+func (a *App) ocpiCDR(rec *billing.CDRRecord, s *charging.Session, cdr *billing.CDR, p *billing.Priced) (json.RawMessage, error) {
+	d := cdrDoc{AuthMethod: "WHITELIST",
+		CDRToken:    cdrToken{UID: s.IdToken, Type: "RFID", ContractID: s.AccountID, CountryCode: DefaultCountryCode, PartyID: DefaultPartyID},
+		CountryCode: DefaultCountryCode, PartyID: DefaultPartyID, ID: rec.ID, SessionID: s.ID,
+		PaymentMethod: PaymentMethod(s.AccountID), LastUpdated: rec.CreatedAt.Format(time.RFC3339)}
+	if cdr != nil && p != nil {
+		d.StartDateTime, d.EndDateTime, d.Currency, d.ChargingPeriods = cdr.StartDateTime, cdr.EndDateTime, cdr.Currency, cdr.ChargingPeriods
+		d.TotalCost, d.TotalEnergy = p.TotalCost, p.TotalEnergy
+		d.TotalFixedCost, d.TotalEnergyCost, d.TotalTimeCost = &p.TotalFixedCost, &p.TotalEnergyCost, &p.TotalTimeCost
+		d.TotalParkingCost, d.TotalReservationCost = &p.TotalParkingCost, &p.TotalReservationCost
+		d.TotalTime, d.TotalParkingTime = &p.TotalTime, &p.TotalParkingTime
+	} else {
+		d.Currency, d.StartDateTime, d.EndDateTime = s.Currency, billing.DateTime{Time: s.StartedAt}, billing.DateTime{Time: *s.StoppedAt}
+		d.ChargingPeriods = []billing.ChargingPeriod{}
 	}
-	m["country_code"], m["party_id"], m["id"] = DefaultCountryCode, DefaultPartyID, rec.ID
-	m["session_id"] = s.ID
-	m["auth_method"] = "WHITELIST"
-	m["payment_method"] = PaymentMethod(s.AccountID) // EVCS extension: prepaid account or payment terminal
-	m["cdr_token"] = map[string]any{"uid": s.IdToken, "type": "RFID", "contract_id": s.AccountID, "country_code": DefaultCountryCode, "party_id": DefaultPartyID}
-	m["last_updated"] = rec.CreatedAt.Format(time.RFC3339)
-	if _, ok := m["currency"]; !ok {
-		m["currency"] = s.Currency
+	if d.ChargingPeriods == nil {
+		d.ChargingPeriods = []billing.ChargingPeriod{}
 	}
-	if _, ok := m["start_date_time"]; !ok {
-		m["start_date_time"] = s.StartedAt.Format(time.RFC3339)
-		m["end_date_time"] = s.StoppedAt.Format(time.RFC3339)
-		m["total_cost"] = map[string]any{"excl_vat": 0}
-		m["total_energy"] = float64(0)
-		m["charging_periods"] = []any{}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, errs.Wrap("cdr of session "+s.ID, err)
 	}
-	out, _ := json.Marshal(m)
-	return out
+	return b, nil
 }
 
 // creditExhausted reports whether a running session has used up what its account can pay:
