@@ -57,11 +57,17 @@ func New(s store.Store, clock Clock, log *slog.Logger) *App {
 	if log == nil {
 		log = slog.Default()
 	}
-	workers := 1 // SQLite has one writer
+	// SQLite has one writer, and its commit writes every page the batch dirtied: the larger
+	// the batch, the more of its rows share a page (balances, rollups, the sessions' pages and
+	// index leaves) and the fewer commits a second. 1,024 against 256, load tool, 1,000
+	// stations, alternating runs: 7,471 against 6,283 msgs/s (+19 %). PostgreSQL commits
+	// four batches at once and logs rows, not pages; there 1,024 was slower (4,394 / 3,574
+	// against 4,576 / 4,120).
+	workers, max := 1, 1024
 	if s.Dialect() == "postgres" {
-		workers = 4
+		workers, max = 4, 256
 	}
-	a := &App{Store: s, Clock: clock, Log: log, Batch: NewBatcher(s, workers, 256),
+	a := &App{Store: s, Clock: clock, Log: log, Batch: NewBatcher(s, workers, max),
 		Settings: Settings{HeartbeatInterval: 300 * time.Second, MinBalance: "0", HoldAmount: "20"}, Bus: NewBus()}
 	// A terminal payment that arrived before its session ended is reconciled when it ends.
 	a.SessionEnded = append(a.SessionEnded, a.SettlementsOnSessionEnd)

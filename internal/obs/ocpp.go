@@ -54,7 +54,7 @@ var (
 	// counted; its messages, each retried in a transaction of its own, count 1 each.
 	BatchMessages = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "evcs_batch_messages", Help: "Writes committed per group-commit transaction (a batch rolled back counts once per write retried alone).",
-		Buckets: prometheus.ExponentialBuckets(1, 2, 9)})
+		Buckets: prometheus.ExponentialBuckets(1, 2, 11)})
 	// BatchFallbacks counts batches rolled back because one of their writes failed; each
 	// write then ran again alone, so that only the bad one failed.
 	BatchFallbacks = prometheus.NewCounter(prometheus.CounterOpts{
