@@ -201,3 +201,63 @@ func TestBatchMetrics(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchOutlivesACanceledMessage: a message whose context ends while its batch runs (its
+// station gone, its deadline past) does not interrupt the statements of the transaction it
+// shares with the others: the batch commits whole, with its write too, and falls back to
+// nothing. A station that resends the message finds it done (start keys, idempotency keys).
+func TestBatchOutlivesACanceledMessage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		b := app.NewBatcher(s, 1, 8)
+		defer b.Close()
+		hold, held := make(chan struct{}), make(chan struct{})
+		first := make(chan error, 1)
+		go func() {
+			first <- b.Do(context.Background(), func(store.Tx) error {
+				close(held)
+				<-hold
+				return nil
+			})
+		}()
+		<-held // the worker is inside the first batch: the next three queue behind it
+		_, _, fb0 := batchFigures(t)
+		done := make([]chan error, 3)
+		for i := range done {
+			done[i] = make(chan error, 1)
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() {
+				defer cancel()
+				done[i] <- b.Do(ctx, func(tx store.Tx) error {
+					if i == 0 {
+						cancel() // this message's context ends in the middle of its batch
+					}
+					_, err := tx.Next(ctx, "canceled-message")
+					return err
+				})
+			}()
+		}
+		for b.Queued() < 3 {
+			runtime.Gosched()
+		}
+		close(hold)
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i < 3; i++ {
+			if err := <-done[i]; err != nil {
+				t.Fatalf("write %d: %v", i, err)
+			}
+		}
+		<-done[0] // its caller may see its context's end or the commit: either is right
+		if _, _, fb := batchFigures(t); fb != fb0 {
+			t.Fatalf("%v batches fell back, want 0", fb-fb0)
+		}
+		var next int64
+		if err := s.InTx(bg, func(tx store.Tx) (err error) { next, err = tx.Next(bg, "canceled-message"); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if next != 4 {
+			t.Fatalf("counter after the batch is %d, want 3 (all three writes committed)", next-1)
+		}
+	})
+}

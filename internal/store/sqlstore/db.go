@@ -162,7 +162,7 @@ func (db *DB) view(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	defer conn.Close()
 	txCount.Add(1)
-	t := &tx{db: db, q: counted{conn}, autocommit: true}
+	t := &tx{db: db, q: counted{conn, ctx}, autocommit: true}
 	if err := fn(t); err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(store.Tx) error) (e
 		q = cachedTx{tx: sqlTx, c: c}
 	}
 	txCount.Add(1)
-	t = &tx{db: db, q: counted{q}, writer: pool == db.w}
+	t = &tx{db: db, q: counted{q, ctx}, writer: pool == db.w}
 	if err := fn(t); err != nil {
 		return err
 	}
@@ -269,19 +269,28 @@ var stmtCount, txCount atomic.Int64
 // Counts returns the statements and transactions run so far by every store in the process.
 func Counts() (statements, transactions int64) { return stmtCount.Load(), txCount.Load() }
 
-type counted struct{ q querier }
-
-func (c counted) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	stmtCount.Add(1)
-	return c.q.ExecContext(ctx, q, args...)
+// counted runs a transaction's statements, counting them, under the transaction's own context
+// (the one InTx or View was given), whatever context a statement is called with. A batch is one
+// transaction for many stations' messages, begun with a context that never ends: one message's
+// context ending (its station gone, its deadline past) must not interrupt a statement that the
+// others share. And a context that can end costs a watcher per statement (a goroutine in
+// modernc's SQLite driver, in pgx and for database/sql's rows) that a batch does not need.
+type counted struct {
+	q   querier
+	ctx context.Context
 }
 
-func (c counted) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+func (c counted) ExecContext(_ context.Context, q string, args ...any) (sql.Result, error) {
 	stmtCount.Add(1)
-	return c.q.QueryContext(ctx, q, args...)
+	return c.q.ExecContext(c.ctx, q, args...)
 }
 
-func (c counted) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+func (c counted) QueryContext(_ context.Context, q string, args ...any) (*sql.Rows, error) {
 	stmtCount.Add(1)
-	return c.q.QueryRowContext(ctx, q, args...)
+	return c.q.QueryContext(c.ctx, q, args...)
+}
+
+func (c counted) QueryRowContext(_ context.Context, q string, args ...any) *sql.Row {
+	stmtCount.Add(1)
+	return c.q.QueryRowContext(c.ctx, q, args...)
 }
