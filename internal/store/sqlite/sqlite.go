@@ -51,7 +51,7 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	}
 	dsn := func(txlock string) string {
 		q := url.Values{}
-		for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)"} {
+		for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", fmt.Sprintf("busy_timeout(%d)", busyTimeout), "synchronous(NORMAL)"} {
 			q.Add("_pragma", p)
 		}
 		if txlock == "deferred" {
@@ -62,6 +62,9 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 		if txlock == "immediate" {
 			// The writer never checkpoints: a background connection does (checkpointer).
 			q.Add("_pragma", "wal_autocheckpoint(0)")
+			// When the WAL starts over (restartWAL), the writer's next commit truncates the
+			// file to this size: a burst's WAL does not keep its disk.
+			q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walLimit))
 			// A batch of a few hundred messages dirties thousands of pages across the hot
 			// tables' indexes; with SQLite's default 2 MB cache the writer spilled them to
 			// the WAL mid-transaction and read them back with a syscall each.
@@ -90,6 +93,11 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 		w.Close()
 		return nil, err
 	}
+	var pageSize int64
+	if err := w.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageSize); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: page size: %w", err)
+	}
 	r, err := sql.Open("sqlite", dsn("deferred"))
 	if err != nil {
 		w.Close()
@@ -100,26 +108,36 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	db := sqlstore.New(w, r, Dialect)
 	stop := make(chan struct{})
 	done := make(chan struct{})
-	go checkpointer(r, stop, done)
+	go checkpointer(db, r, pageSize, stop, done)
 	db.OnClose(func() { close(stop); <-done })
 	return db, nil
 }
+
+// busyTimeout is how long, in milliseconds, a connection waits for a lock another holds.
+const busyTimeout = 10000
 
 // checkpointEvery is how often the checkpointer copies the WAL into the database file. The
 // hot pages (balances, counters, rollups, index interiors) are rewritten by nearly every
 // commit; a checkpoint copies each once however often it changed, so once a second costs a
 // quarter of the CPU of ten times a second (pprof under the load tool: 1.03 s → 0.27 s of
-// 12 s), for a WAL of about a second of writes.
-const checkpointEvery = 1000 * time.Millisecond
+// 12 s).
+var checkpointEvery = 1000 * time.Millisecond // a variable for tests, which tick by hand
+
+// walLimit bounds the WAL, in bytes. A PASSIVE checkpoint copies frames up to the oldest
+// snapshot a reader holds, and the WAL starts over only when a write finds every frame copied
+// and no reader in the WAL. Under sustained load that moment never comes: readers (every
+// Authorize) overlap, and the writer commits while each checkpoint runs. The load tool at
+// 1,000 stations grew the WAL by 60 MB a second, 1.2 GB in 20 s, without end. Past walLimit
+// the checkpointer has the writer restart it (restartWAL).
+var walLimit int64 = 64 << 20
 
 // checkpointer copies committed WAL frames into the database file every checkpointEvery, on
 // a reader connection, until stop closes. SQLite's own checkpoints (every 1,000 pages) run in
 // the committing connection: the single writer stopped for the page copies and the fsyncs
-// while every station waited on it. A PASSIVE checkpoint never blocks the writer, and the WAL
-// starts over from its beginning once a checkpoint has copied it all and no reader needs it.
-// Measured with `scripts/load-run.sh` (1,000 drivers): 3,408 → 4,345 msgs/s with 100 stations,
+// while every station waited on it. A PASSIVE checkpoint never blocks the writer; the WAL starts
+// over when a write finds it all copied and no reader in it, or past walLimit (tick). Measured with `scripts/load-run.sh` (1,000 drivers): 3,408 → 4,345 msgs/s with 100 stations,
 // p99 73 → 58 ms; 3,664 → 4,185 with 1,000.
-func checkpointer(r *sql.DB, stop <-chan struct{}, done chan<- struct{}) {
+func checkpointer(db *sqlstore.DB, r *sql.DB, pageSize int64, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTicker(checkpointEvery)
 	defer t.Stop()
@@ -128,10 +146,37 @@ func checkpointer(r *sql.DB, stop <-chan struct{}, done chan<- struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
-			_, _, _ = checkpoint(context.Background(), r) // a failed one is retried at the next tick
+			tick(db, r, pageSize)
 		}
 	}
 }
+
+// tick checkpoints, and asks the writer to restart a WAL grown past walLimit. A failed
+// checkpoint is tried again at the next tick.
+func tick(db *sqlstore.DB, r *sql.DB, pageSize int64) {
+	wal, _, err := checkpoint(context.Background(), r)
+	if err == nil && int64(wal)*pageSize > walLimit {
+		db.OnWriter(restartWAL)
+	}
+}
+
+// restartWAL runs on the writer's connection between two write transactions, so no frame is
+// added meanwhile: a RESTART checkpoint copies the few frames the last PASSIVE one left, waits
+// for the readers still in the WAL (an Authorize takes a millisecond or less), and makes the next
+// write start the WAL from its beginning. The wait is bounded by a short busy timeout: a long
+// reader (an export, a report) makes it give up, and the next tick asks again, rather than
+// stop every station behind it. Errors are the next tick's to retry.
+func restartWAL(ctx context.Context, conn *sql.Conn) {
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", restartWait.Milliseconds())); err != nil {
+		return
+	}
+	defer conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeout))
+	var busy, wal, copied int
+	_ = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &wal, &copied)
+}
+
+// restartWait is how long restartWAL waits for readers to leave the WAL.
+const restartWait = 50 * time.Millisecond
 
 // checkpoint runs one PASSIVE checkpoint and returns the WAL's frames and how many of them
 // the database file now has.

@@ -53,10 +53,33 @@ type DB struct {
 	active *activeSessions
 	// onClose run first when the store closes (an engine's background work).
 	onClose []func()
+	// chore is work for the writer's connection, run before its next write transaction
+	// (OnWriter).
+	chore atomic.Pointer[func(context.Context, *sql.Conn)]
 }
 
 // OnClose adds f to what Close runs before it closes the pools.
 func (db *DB) OnClose(f func()) { db.onClose = append(db.onClose, f) }
+
+// OnWriter runs f on the writer pool's connection before the next write transaction begins,
+// outside any transaction, once: for engine work that must not run beside a write and must not
+// wait for the writer to be idle, which under load it never is (SQLite's WAL restart). A second
+// call before f ran replaces f.
+func (db *DB) OnWriter(f func(context.Context, *sql.Conn)) { db.chore.Store(&f) }
+
+// runChore runs the pending chore, if any.
+func (db *DB) runChore(ctx context.Context) {
+	f := db.chore.Swap(nil)
+	if f == nil {
+		return
+	}
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		return // the transaction about to begin meets the same error
+	}
+	defer conn.Close()
+	(*f)(ctx, conn)
+}
 
 // New wraps open pools. w serves InTx, r serves View.
 func New(w, r *sql.DB, d Dialect) *DB {
@@ -173,6 +196,9 @@ func (db *DB) view(ctx context.Context, fn func(store.Tx) error) error {
 // on SQLite's readers (PostgreSQL's Views, on the same pool as its writes, take view instead).
 func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(store.Tx) error) (err error) {
 	var t *tx
+	if pool == db.w {
+		db.runChore(ctx)
+	}
 	sqlTx, err := pool.BeginTx(ctx, nil)
 	if err != nil {
 		return errs.Wrap("begin", err)
