@@ -10,6 +10,9 @@ import (
 // StartKeyQuery is the start-key look-up, for the test that checks its plan.
 const StartKeyQuery = startKeyQuery
 
+// ReadingsQuery is a session's readings, for the test that checks its plan.
+const ReadingsQuery = readingsQuery
+
 // ViewShow runs fn in a View and then reads a PostgreSQL setting on the View's connection.
 func (db *DB) ViewShow(ctx context.Context, fn func(store.Tx) error, setting string) (val string, err error) {
 	err = db.View(ctx, func(t store.Tx) error {

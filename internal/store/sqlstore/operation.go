@@ -181,8 +181,12 @@ func (t *tx) Readings(ctx context.Context, sessionID string) ([]charging.Reading
 	return out, nil
 }
 
+// readingsQuery is the one query that reads meter_readings; meter_readings_session serves it,
+// and that is the table's only index (migration 00022).
+const readingsQuery = "SELECT station_id, evse_no, at, measurand, phase, location, context, unit, value_milli FROM meter_readings WHERE session_id = ? ORDER BY at"
+
 func (t *tx) storedReadings(ctx context.Context, sessionID string) ([]charging.Reading, error) {
-	rows, err := t.q.QueryContext(ctx, t.db.rebind("SELECT station_id, evse_no, at, measurand, phase, location, context, unit, value_milli FROM meter_readings WHERE session_id = ? ORDER BY at"), sessionID)
+	rows, err := t.q.QueryContext(ctx, t.db.rebind(readingsQuery), sessionID)
 	if err != nil {
 		return nil, t.db.mapErr("readings", err)
 	}
