@@ -136,8 +136,9 @@ var walLimit int64 = 256 << 20
 // checkpointer copies committed WAL frames into the database file every checkpointEvery, on
 // a reader connection, until stop closes. SQLite's own checkpoints (every 1,000 pages) run in
 // the committing connection: the single writer stopped for the page copies and the fsyncs
-// while every station waited on it. A PASSIVE checkpoint never blocks the writer; the WAL starts
-// over when a write finds it all copied and no reader in it, or past walLimit (tick). Measured with `scripts/load-run.sh` (1,000 drivers): 3,408 → 4,345 msgs/s with 100 stations,
+// while every station waited on it. A PASSIVE checkpoint never blocks the writer; the WAL
+// starts over when a write finds it all copied and no reader in it, or past walLimit (tick).
+// Measured with `scripts/load-run.sh` (1,000 drivers): 3,408 → 4,345 msgs/s with 100 stations,
 // p99 73 → 58 ms; 3,664 → 4,185 with 1,000.
 func checkpointer(db *sqlstore.DB, r *sql.DB, pageSize int64, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)

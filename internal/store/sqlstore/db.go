@@ -300,7 +300,8 @@ func Counts() (statements, transactions int64) { return stmtCount.Load(), txCoun
 // transaction for many stations' messages, begun with a context that never ends: one message's
 // context ending (its station gone, its deadline past) must not interrupt a statement that the
 // others share. And a context that can end costs a watcher per statement (a goroutine in
-// modernc's SQLite driver, in pgx and for database/sql's rows) that a batch does not need.
+// modernc's SQLite driver and for database/sql's rows, an AfterFunc in pgx) that a batch does
+// not need.
 type counted struct {
 	q   querier
 	ctx context.Context
