@@ -26,6 +26,10 @@ func TestReportsOverHTTPAndCLI(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *testServer) {
 		ctx := app.WithActor(context.Background(), app.System)
 		acc := s.billingFleet("TAG-REP", "REP-1")
+		// Top-ups are posted at the server's clock, not at the sessions' fixed dates: their
+		// report asks for the days around now (a fixed range failed once the date passed it).
+		now := time.Now().UTC()
+		qTop := "from=" + now.AddDate(0, 0, -1).Format(time.DateOnly) + "&to=" + now.AddDate(0, 0, 2).Format(time.DateOnly) + "&tz=Europe/Amsterdam"
 		s.topUp(acc, "80.00", "rep-topup-1")
 		start := time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
 		var meter int64
@@ -81,7 +85,7 @@ func TestReportsOverHTTPAndCLI(t *testing.T) {
 		if len(rep.Rows) != 1 || rep.Rows[0]["currency"] != "EUR" || rep.Rows[0]["revenue_incl_vat"] != strconv.FormatInt(wantCharged/100, 10)+"."+strconv.FormatInt(wantCharged%100/10, 10)+strconv.FormatInt(wantCharged%10, 10) {
 			t.Errorf("revenue %+v, want %d cents charged", rep.Rows, wantCharged)
 		}
-		s.must(200, "GET", "/api/v1/reports/topups?"+q+"&group_by=purchaser", nil, &rep)
+		s.must(200, "GET", "/api/v1/reports/topups?"+qTop+"&group_by=purchaser", nil, &rep)
 		if len(rep.Rows) != 1 || rep.Rows[0]["account_id"] != acc || rep.Rows[0]["amount"] != "80.00" {
 			t.Errorf("topups %+v", rep.Rows)
 		}
@@ -125,7 +129,7 @@ func TestReportsOverHTTPAndCLI(t *testing.T) {
 		if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 201 {
 			t.Fatalf("second top-up: %v %v", res, err)
 		}
-		res, body = get("/api/v1/reports/topups?" + q + "&group_by=purchaser&limit=1")
+		res, body = get("/api/v1/reports/topups?" + qTop + "&group_by=purchaser&limit=1")
 		var page struct {
 			Rows []map[string]any `json:"rows"`
 			Next string           `json:"next_cursor"`
