@@ -224,9 +224,8 @@ func (a *App) ocpiCDR(rec *billing.CDRRecord, s *charging.Session, cdr *billing.
 		d.TotalTime, d.TotalParkingTime = &p.TotalTime, &p.TotalParkingTime
 	} else {
 		d.Currency, d.StartDateTime, d.EndDateTime = s.Currency, billing.DateTime{Time: s.StartedAt}, billing.DateTime{Time: *s.StoppedAt}
-		d.ChargingPeriods = []billing.ChargingPeriod{}
 	}
-	if d.ChargingPeriods == nil {
+	if d.ChargingPeriods == nil { // an unrated CDR, or a rated one without periods: [] not null
 		d.ChargingPeriods = []billing.ChargingPeriod{}
 	}
 	b, err := json.Marshal(d)
