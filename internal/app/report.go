@@ -66,7 +66,9 @@ func (a *App) ReportsOnSessionEnd(ctx context.Context, tx store.Tx, s *charging.
 		return err
 	}
 	var excl, incl int64
-	if s.CDRID != "" {
+	if s.CDRID != "" && s.RatedExclMinor != nil && s.CostMinor != nil { // rated in this transaction
+		excl, incl = *s.RatedExclMinor, *s.CostMinor
+	} else if s.CDRID != "" {
 		rec, err := tx.CDRs().Get(ctx, s.CDRID)
 		if err != nil {
 			return err

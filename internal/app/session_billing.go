@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/govalues/decimal"
+
 	"github.com/evcs/evcs/internal/account"
 	"github.com/evcs/evcs/internal/billing"
 	"github.com/evcs/evcs/internal/charging"
@@ -157,6 +159,8 @@ func (a *App) endBilling(ctx context.Context, tx store.Tx, s *charging.Session) 
 	}
 	s.CDRID = rec.ID
 	s.CostMinor = &cost
+	excl := cdrExcl(rec, priced)
+	s.RatedExclMinor = &excl
 	// V2G: energy fed back is credited at the site's export tariff (posted on its own key).
 	if _, _, err := a.exportCreditTx(ctx, tx, s); err != nil {
 		return err
@@ -171,6 +175,20 @@ func (a *App) endBilling(ctx context.Context, tx store.Tx, s *charging.Session) 
 		}
 	}
 	return nil
+}
+
+// cdrExcl is what CDRRevenue reads from the CDR that ocpiCDR writes for rec and p, without
+// decoding it: total_cost.excl_vat in minor units (zero for an unrated CDR), or the total
+// charged when the currency has no minor units defined.
+func cdrExcl(rec *billing.CDRRecord, p *billing.Priced) int64 {
+	var d decimal.Decimal
+	if p != nil {
+		d = p.TotalCost.ExclVat.Decimal()
+	}
+	if m, err := money.FromDecimal(d, rec.Currency); err == nil {
+		return m.Minor
+	}
+	return rec.TotalMinor
 }
 
 // cdrDoc is the OCPI 2.2.1 CDR that EVCS stores for a session: the rated CDR, its cost

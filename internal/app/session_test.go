@@ -82,7 +82,8 @@ func TestStopAnswersTokenStatusAfterPayment(t *testing.T) {
 // TestSessionCDRDocument: the CDR stored when a session ends is a whole OCPI 2.2.1 CDR. A rated
 // session's has the session's identity, the driver's token, the charging periods and every cost
 // field, with the total equal to what the account paid, exactly; an unrated session's has the
-// same identity with a zero total and no cost lines. Top-level fields are in name order.
+// same identity with a zero total and no cost lines. Top-level fields are in name order. The
+// ended session carries the CDR's revenue excl. VAT (259 cents here, and 0) for the reports.
 func TestSessionCDRDocument(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s store.Store) {
 		f := newFixture(t, s)
@@ -172,6 +173,10 @@ func TestSessionCDRDocument(t *testing.T) {
 			if !c.Start.Equal(start) || !c.End.Equal(start.Add(30*time.Minute)) {
 				t.Errorf("%s: CDR runs %s–%s, want %s–%s", station, c.Start, c.End, start, start.Add(30*time.Minute))
 			}
+			// The reports take the revenue from the ended session, not from the CDR decoded again.
+			if excl, incl := app.CDRRevenue(rec); out.RatedExclMinor == nil || *out.RatedExclMinor != excl || *out.CostMinor != incl {
+				t.Errorf("%s: the ended session's revenue %v excl. VAT and %d incl., want the CDR's %d and %d", station, out.RatedExclMinor, *out.CostMinor, excl, incl)
+			}
 			if station == "CP-FREE" {
 				if *out.CostMinor != 0 || c.Total.Excl.String() != "0" || c.Total.Incl != "" || c.Energy.String() != "0" || len(c.Periods) != 0 {
 					t.Errorf("unrated CDR: cost %d, %s", *out.CostMinor, rec.CDR)
@@ -179,8 +184,8 @@ func TestSessionCDRDocument(t *testing.T) {
 				continue
 			}
 			// 7.777 kWh × 0.333 €/kWh = 2.589741 € → 2.59 €; with 21 % VAT 3.13 €.
-			if *out.CostMinor != 313 || rec.TotalMinor != 313 {
-				t.Errorf("rated session cost %d (record %d), want 313", *out.CostMinor, rec.TotalMinor)
+			if *out.CostMinor != 313 || rec.TotalMinor != 313 || out.RatedExclMinor == nil || *out.RatedExclMinor != 259 {
+				t.Errorf("rated session cost %d (record %d), %v excl. VAT; want 313 and 259", *out.CostMinor, rec.TotalMinor, out.RatedExclMinor)
 			}
 			incl, err := money.Parse(c.Total.Incl.String(), "EUR")
 			if err != nil || incl.Minor != rec.TotalMinor {

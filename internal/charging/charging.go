@@ -63,6 +63,10 @@ type Session struct {
 	Currency      string          `json:"currency,omitempty"`
 	CDRID         string          `json:"cdr_id,omitempty"`
 	Extra         json.RawMessage `json:"extra,omitempty"`
+	// RatedExclMinor is the revenue excl. VAT of the CDR written for the session in this
+	// transaction, in minor units; not stored (the CDR holds it), so a session read back has
+	// none.
+	RatedExclMinor *int64 `json:"-"`
 }
 
 // Auth statuses, version-neutral (2.x AuthorizationStatusEnumType; 1.6 maps at the edge).
