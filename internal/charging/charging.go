@@ -63,9 +63,9 @@ type Session struct {
 	Currency      string          `json:"currency,omitempty"`
 	CDRID         string          `json:"cdr_id,omitempty"`
 	Extra         json.RawMessage `json:"extra,omitempty"`
-	// RatedExclMinor is the revenue excl. VAT of the CDR written for the session in this
-	// transaction, in minor units; not stored (the CDR holds it), so a session read back has
-	// none.
+	// RatedExclMinor is the revenue excl. VAT of the session's CDR, in minor units, as the stop
+	// that rated it left it; it is not stored (the CDR holds it), so a session read from the
+	// database has none.
 	RatedExclMinor *int64 `json:"-"`
 }
 
@@ -166,6 +166,7 @@ func (s *Session) Clone() *Session {
 	c.SoC = clonePtr(s.SoC)
 	c.ReservationID = clonePtr(s.ReservationID)
 	c.CostMinor = clonePtr(s.CostMinor)
+	c.RatedExclMinor = clonePtr(s.RatedExclMinor)
 	return &c
 }
 
