@@ -25,7 +25,7 @@ var Dialect = sqlstore.Dialect{
 	IsUnique:     func(err error) bool { return pgCode(err) == "23505" },
 	IsForeignKey: func(err error) bool { return pgCode(err) == "23503" },
 	IsRetryable:  func(err error) bool { c := pgCode(err); return c == "40001" || c == "40P01" },
-	TxNoSQL:      "SELECT nextval('ocpp16_transaction_seq')",
+	TxNoSQL:      "SELECT nextval('ocpp16_transaction_seq') FROM generate_series(1, 64)",
 }
 
 func pgCode(err error) string {

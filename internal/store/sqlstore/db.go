@@ -37,7 +37,8 @@ type Dialect struct {
 	IsForeignKey func(error) bool
 	// IsRetryable reports whether a transaction failed for contention and may be retried.
 	IsRetryable func(error) bool
-	// TxNoSQL draws an OCPP 1.6 transaction id without locking ("" = use the counters table).
+	// TxNoSQL draws OCPP 1.6 transaction ids without locking, a row each, ascending: the node
+	// keeps them and hands them out one by one ("" = use the counters table).
 	TxNoSQL string
 }
 
@@ -56,6 +57,11 @@ type DB struct {
 	// chore is work for the writer's connection, run before its next write transaction
 	// (OnWriter).
 	chore atomic.Pointer[func(context.Context, *sql.Conn)]
+	// txNos are transaction ids drawn with TxNoSQL and not handed out yet.
+	txNos struct {
+		sync.Mutex
+		free []int64
+	}
 }
 
 // OnClose adds f to what Close runs before it closes the pools.
