@@ -66,9 +66,11 @@ func (a *App) ReportsOnSessionEnd(ctx context.Context, tx store.Tx, s *charging.
 		return err
 	}
 	var excl, incl int64
-	if s.CDRID != "" && s.RatedExclMinor != nil && s.CostMinor != nil { // rated in this transaction
+	switch {
+	case s.CDRID == "":
+	case s.RatedExclMinor != nil && s.CostMinor != nil: // rated by the stop in this process
 		excl, incl = *s.RatedExclMinor, *s.CostMinor
-	} else if s.CDRID != "" {
+	default:
 		rec, err := tx.CDRs().Get(ctx, s.CDRID)
 		if err != nil {
 			return err
@@ -92,7 +94,6 @@ func ReportTopUp(ctx context.Context, tx store.Tx, lt *account.LedgerTx) error {
 // CDRRevenue is a rated CDR's revenue excl. VAT (total_cost.excl_vat) and incl. VAT (what was
 // charged), in minor units.
 func CDRRevenue(rec *billing.CDRRecord) (excl, incl int64) {
-	incl, excl = rec.TotalMinor, rec.TotalMinor
 	var c struct {
 		TotalCost *struct {
 			Excl json.Number `json:"excl_vat"`
@@ -101,16 +102,22 @@ func CDRRevenue(rec *billing.CDRRecord) (excl, incl int64) {
 	dec := json.NewDecoder(strings.NewReader(string(rec.CDR)))
 	dec.UseNumber()
 	if dec.Decode(&c) != nil || c.TotalCost == nil {
-		return excl, incl
+		return rec.TotalMinor, rec.TotalMinor
 	}
 	d, err := decimal.Parse(c.TotalCost.Excl.String())
 	if err != nil {
-		return excl, incl
+		return rec.TotalMinor, rec.TotalMinor
 	}
+	return exclMinor(d, rec), rec.TotalMinor
+}
+
+// exclMinor is a CDR's total excl. VAT d in minor units of its currency, or what was charged
+// when the currency has no minor units defined.
+func exclMinor(d decimal.Decimal, rec *billing.CDRRecord) int64 {
 	if m, err := money.FromDecimal(d, rec.Currency); err == nil {
-		excl = m.Minor
+		return m.Minor
 	}
-	return excl, incl
+	return rec.TotalMinor
 }
 
 // SessionFact is an ended session as the report summaries keep it.

@@ -178,17 +178,13 @@ func (a *App) endBilling(ctx context.Context, tx store.Tx, s *charging.Session) 
 }
 
 // cdrExcl is what CDRRevenue reads from the CDR that ocpiCDR writes for rec and p, without
-// decoding it: total_cost.excl_vat in minor units (zero for an unrated CDR), or the total
-// charged when the currency has no minor units defined.
+// decoding it: total_cost.excl_vat (zero for an unrated CDR).
 func cdrExcl(rec *billing.CDRRecord, p *billing.Priced) int64 {
 	var d decimal.Decimal
 	if p != nil {
 		d = p.TotalCost.ExclVat.Decimal()
 	}
-	if m, err := money.FromDecimal(d, rec.Currency); err == nil {
-		return m.Minor
-	}
-	return rec.TotalMinor
+	return exclMinor(d, rec)
 }
 
 // cdrDoc is the OCPI 2.2.1 CDR that EVCS stores for a session: the rated CDR, its cost
