@@ -253,18 +253,19 @@ func (t *tx) NextTransactionNo(ctx context.Context) (int64, error) {
 			return 0, t.db.mapErr("transaction number", err)
 		}
 		defer rows.Close()
+		var block []int64
 		for rows.Next() {
 			var v int64
 			if err := rows.Scan(&v); err != nil {
 				return 0, t.db.mapErr("transaction number", err)
 			}
-			b.free = append(b.free, v)
+			block = append(block, v)
 		}
-		if err := rows.Err(); err != nil || len(b.free) == 0 {
-			b.free = b.free[:0]
+		if err := rows.Err(); err != nil || len(block) == 0 {
 			return 0, t.db.mapErr("transaction number", cmp.Or(err, errors.New("the sequence gave no id")))
 		}
-		slices.Sort(b.free)
+		slices.Sort(block)
+		b.free = block
 	}
 	v := b.free[0]
 	b.free = b.free[1:]
