@@ -122,6 +122,9 @@ func (b *Batcher) commit(batch []*batchReq) {
 			}
 		}
 		err := b.s.InTx(context.Background(), func(tx store.Tx) error {
+			// A posting whose key turns out taken fails the batch, and each function then runs
+			// alone, where Post finds the key at once and returns the earlier posting.
+			tx.DeferPostings()
 			if len(refs) > 1 {
 				if err := tx.PrefetchSessions(context.Background(), refs); err != nil {
 					return err

@@ -261,3 +261,96 @@ func TestBatchOutlivesACanceledMessage(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchPostingKeyTaken: a batch holds its postings back and writes them at the end. One
+// whose idempotency key was posted before (a retry whose first try committed) fails the batch
+// there; each write then runs alone, where that posting returns the first one and moves no
+// money, and the batch's other postings are made once each.
+func TestBatchPostingKeyTaken(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+		if err := s.InTx(bg, func(tx store.Tx) error {
+			for _, id := range []string{"acc_taken", "sys_cash_EUR"} {
+				a := account.Account{ID: id, Currency: "EUR", Status: account.Active, CreatedAt: now, UpdatedAt: now}
+				if err := tx.Accounts().Create(bg, &a); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		posting := func(key string, amt int64) *account.LedgerTx {
+			return &account.LedgerTx{IdemKey: key, Kind: "topup", At: now, Entries: []account.LedgerEntry{
+				{AccountID: "acc_taken", Amount: amt, Currency: "EUR"}, {AccountID: "sys_cash_EUR", Amount: -amt, Currency: "EUR"}}}
+		}
+		if err := s.InTx(bg, func(tx store.Tx) error { _, _, err := tx.Ledger().Post(bg, posting("taken", 100)); return err }); err != nil {
+			t.Fatal(err)
+		}
+		b := app.NewBatcher(s, 1, 8)
+		defer b.Close()
+		hold, held := make(chan struct{}), make(chan struct{})
+		first := make(chan error, 1)
+		go func() {
+			first <- b.Do(bg, func(store.Tx) error {
+				select {
+				case <-held: // a rerun
+				default:
+					close(held)
+				}
+				<-hold
+				return nil
+			})
+		}()
+		<-held // the worker is inside the first batch: the next three queue behind it
+		_, _, fb0 := batchFigures(t)
+		keys := []string{"fresh-1", "taken", "fresh-2"}
+		type result struct {
+			amount int64
+			posted bool
+			err    error
+		}
+		done := make([]chan result, len(keys))
+		for i, key := range keys {
+			done[i] = make(chan result, 1)
+			go func() {
+				var r result
+				r.err = b.Do(bg, func(tx store.Tx) error {
+					lt, posted, err := tx.Ledger().Post(bg, posting(key, 1000))
+					if err == nil {
+						r.amount, r.posted = lt.Entries[0].Amount, posted
+					}
+					return err
+				})
+				done[i] <- r
+			}()
+		}
+		for b.Queued() < len(keys) {
+			runtime.Gosched()
+		}
+		close(hold)
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		for i, key := range keys {
+			r := <-done[i]
+			want := result{amount: 1000, posted: true}
+			if key == "taken" {
+				want = result{amount: 100, posted: false}
+			}
+			if r != want {
+				t.Fatalf("%s: %+v, want %+v", key, r, want)
+			}
+		}
+		if _, _, fb := batchFigures(t); fb-fb0 != 1 {
+			t.Fatalf("%v batches fell back, want 1", fb-fb0)
+		}
+		var bal int64
+		if err := s.View(bg, func(tx store.Tx) (err error) { bal, err = tx.Balance(bg, "acc_taken"); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if bal != 2100 {
+			t.Fatalf("balance %d, want 2100 (100 posted before, 1000 each for the two fresh keys)", bal)
+		}
+	})
+}

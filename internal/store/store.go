@@ -140,6 +140,13 @@ type Tx interface {
 	// to look up by transaction; SessionByTx then answers those from memory until the
 	// transaction writes them. A hint: a store with its own cache of them may ignore it.
 	PrefetchSessions(ctx context.Context, refs []SessionRef) error
+	// DeferPostings makes the transaction's ledger postings optimistic, for a batch that runs
+	// each of its functions again alone when it fails (app.Batcher): a posting is written with
+	// the others at the end (or before a ledger read that needs it), and one whose idempotency
+	// key another transaction has posted fails the whole transaction with Conflict, instead of
+	// returning that posting. Within the transaction, Post, ByKey and ByRef see the postings
+	// held back. A hint: a store may write postings at once.
+	DeferPostings()
 	Events() Repo[charging.StationEvent]
 	Commands() Repo[charging.Command]
 	CDRs() Repo[billing.CDRRecord]

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -38,6 +39,16 @@ func (l ledger) Post(ctx context.Context, lt *account.LedgerTx) (*account.Ledger
 		return nil, false, errs.Wrap("encode ledger transaction", err)
 	}
 	db := l.t.db
+	if l.t.deferPosts {
+		// Optimistic (DeferPostings): the key is checked against this transaction's postings
+		// now and against the table when they are written (flushLedger).
+		if prev := l.t.pendingPost(lt.IdemKey); prev != nil {
+			return prev, false, nil
+		}
+		l.t.pendPosts = append(l.t.pendPosts, pendingPost{lt: *lt, data: string(data)})
+		l.t.holdEntries(lt)
+		return lt, true, nil
+	}
 	// The idempotency key is checked by the insert itself (one statement, not a look-up and an
 	// insert): a key posted before inserts nothing, and the first posting is returned.
 	res, err := l.t.q.ExecContext(ctx, db.rebind("INSERT INTO ledger_transactions (id, idem_key, kind, created_at, ref, data) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING"),
@@ -54,23 +65,76 @@ func (l ledger) Post(ctx context.Context, lt *account.LedgerTx) (*account.Ledger
 		}
 		return prev, false, nil
 	}
-	// The entries and the balances they move are written at the end of the transaction (or
-	// before it next reads either), with every other posting of the batch: a batch of
-	// session starts and stops then costs a statement or two for them, not two each.
+	l.t.holdEntries(lt)
+	return lt, true, nil
+}
+
+// holdEntries holds back a posting's entries and the balances they move. They are written at
+// the end of the transaction (or before it next reads either), with every other posting of the
+// batch: a batch of session starts and stops then costs a statement or two for them, not two
+// each.
+func (t *tx) holdEntries(lt *account.LedgerTx) {
 	for _, e := range lt.Entries {
-		l.t.pendEntries = append(l.t.pendEntries, pendingEntry{e.ID, lt.ID, e.AccountID, e.Amount, e.Currency, micros(lt.At)})
+		t.pendEntries = append(t.pendEntries, pendingEntry{e.ID, lt.ID, e.AccountID, e.Amount, e.Currency, micros(lt.At)})
 		if strings.HasPrefix(e.AccountID, SystemPrefix) {
 			continue
 		}
-		if l.t.pendBalances == nil {
-			l.t.pendBalances = make(map[string]int64)
+		if t.pendBalances == nil {
+			t.pendBalances = make(map[string]int64)
 		}
-		l.t.pendBalances[e.AccountID] += e.Amount
-		if bal, ok := l.t.locked[e.AccountID]; ok {
-			l.t.locked[e.AccountID] = bal + e.Amount
+		t.pendBalances[e.AccountID] += e.Amount
+		if bal, ok := t.locked[e.AccountID]; ok {
+			t.locked[e.AccountID] = bal + e.Amount
 		}
 	}
-	return lt, true, nil
+}
+
+// DeferPostings: see store.Tx.
+func (t *tx) DeferPostings() { t.deferPosts = true }
+
+// pendingPost is a posting held back by DeferPostings: the transaction and its stored JSON.
+type pendingPost struct {
+	lt   account.LedgerTx
+	data string
+}
+
+// pendingPost returns a copy of the held-back posting with the key, or nil.
+func (t *tx) pendingPost(key string) *account.LedgerTx {
+	for i := range t.pendPosts {
+		if t.pendPosts[i].lt.IdemKey == key {
+			lt := t.pendPosts[i].lt
+			return &lt
+		}
+	}
+	return nil
+}
+
+// flushPosts writes the held-back postings, before their entries (which refer to them). A key
+// that another transaction posted meanwhile inserts nothing: the transaction then fails with
+// Conflict, as each of its postings has been counted on as new.
+func (t *tx) flushPosts(ctx context.Context) error {
+	ps := t.pendPosts
+	t.pendPosts = nil
+	for from := 0; from < len(ps); {
+		k := writeRows(len(ps) - from)
+		args := make([]any, 0, 6*k)
+		for i := from; i < from+k; i++ {
+			lt := &ps[i].lt
+			args = append(args, lt.ID, lt.IdemKey, lt.Kind, micros(lt.At), lt.Ref, ps[i].data)
+		}
+		q := valuesSQL("INSERT INTO ledger_transactions (id, idem_key, kind, created_at, ref, data)", k, 6) + " ON CONFLICT (idem_key) DO NOTHING"
+		res, err := t.q.ExecContext(ctx, t.db.rebind(q), args...)
+		if err != nil {
+			return t.db.mapErr("post ledger transactions", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return t.db.mapErr("post ledger transactions", err)
+		} else if n != int64(k) {
+			return errs.E(errs.Conflict, "post ledger transactions: an idempotency key was posted meanwhile")
+		}
+		from += k
+	}
+	return nil
 }
 
 // SystemPrefix marks system accounts (cash, holds, revenue, …). They take part in nearly every
@@ -90,6 +154,9 @@ type pendingEntry struct {
 // balances, one row per account in account order (the order concurrent PostgreSQL batches
 // take the rows' locks in).
 func (t *tx) flushLedger(ctx context.Context) error {
+	if err := t.flushPosts(ctx); err != nil {
+		return err
+	}
 	es := t.pendEntries
 	t.pendEntries = nil
 	err := t.execRows(ctx, "post ledger entries", "INSERT INTO ledger_entries (id, tx_id, account_id, amount, currency, created_at)", "",
@@ -132,6 +199,9 @@ func (l ledger) Lock(ctx context.Context, accountID string) error {
 }
 
 func (l ledger) ByKey(ctx context.Context, key string) (*account.LedgerTx, error) {
+	if prev := l.t.pendingPost(key); prev != nil {
+		return prev, nil
+	}
 	var data string
 	err := l.t.q.QueryRowContext(ctx, l.t.db.rebind("SELECT data FROM ledger_transactions WHERE idem_key = ?"), key).Scan(&data)
 	if err != nil {
@@ -178,7 +248,22 @@ func (l ledger) ByRef(ctx context.Context, ref string) ([]account.LedgerTx, erro
 		}
 		out = append(out, lt)
 	}
-	return out, l.t.db.mapErr("ledger by ref", rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, l.t.db.mapErr("ledger by ref", err)
+	}
+	// With the postings held back (DeferPostings), in the table's order.
+	held := false
+	for i := range l.t.pendPosts {
+		if p := &l.t.pendPosts[i]; p.lt.Ref == ref {
+			out, held = append(out, p.lt), true
+		}
+	}
+	if held {
+		slices.SortStableFunc(out, func(a, b account.LedgerTx) int {
+			return cmp.Or(cmp.Compare(micros(a.At), micros(b.At)), cmp.Compare(a.ID, b.ID))
+		})
+	}
+	return out, nil
 }
 
 func pageLimit(q store.Query) int {

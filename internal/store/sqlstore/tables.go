@@ -120,6 +120,9 @@ type tx struct {
 	// Ledger entries and balance changes held back to be written together (ledger.go).
 	pendEntries  []pendingEntry
 	pendBalances map[string]int64
+	// deferPosts: postings are held back too (DeferPostings); pendPosts are they, in order.
+	deferPosts bool
+	pendPosts  []pendingPost
 }
 
 // rollup is the transaction's pending rollup.
