@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# load-ab.sh STORE A B [STATIONS] [DURATION] [PAIRS]
+#
+# Compares two `evcs` binaries under the load tool: runs scripts/load-run.sh with A, then B, PAIRS
+# times (default 3), each run on a fresh store, and prints every run's line and then each binary's
+# mean rate and B's mean as a share of A's. Runs alternate because this machine's rate drifts
+# by ±10 % between runs of one binary: a change smaller than that shows only over several pairs.
+# STORE is sqlite (a new file under a temp dir each run) or a PostgreSQL server URL without a
+# database name (a database evcs_ab is created for each run and dropped after it). A and B are
+# binaries, e.g. built from two commits:
+#
+#   git worktree add /tmp/evcs-base HEAD~1 && (cd /tmp/evcs-base && go build -o /tmp/evcs-a ./cmd/evcs)
+#   go build -o /tmp/evcs-b ./cmd/evcs
+#   scripts/load-ab.sh sqlite /tmp/evcs-a /tmp/evcs-b 1000 20s 3
+#   scripts/load-ab.sh 'postgres://postgres@127.0.0.1:5432' /tmp/evcs-a /tmp/evcs-b 1000 20s 3
+#
+# DRIVERS (default 1000), PROTO (default ocpp1.6) and MIX pass through to load-run.sh.
+set -euo pipefail
+if [ $# -lt 3 ]; then
+  echo "usage: $0 STORE A B [STATIONS] [DURATION] [PAIRS]" >&2
+  exit 2
+fi
+STORE=$1; A=$2; B=$3; N=${4:-1000}; DUR=${5:-20s}; PAIRS=${6:-3}
+case $STORE in
+  sqlite) ;;
+  postgres://*|postgresql://*)
+    case ${STORE#*://} in */*) echo "$0: give the PostgreSQL server URL without a database name" >&2; exit 2 ;; esac ;;
+  *) echo "$0: STORE must be sqlite or a postgres:// server URL" >&2; exit 2 ;;
+esac
+for bin in "$A" "$B"; do
+  [ -x "$bin" ] || { echo "$0: $bin is not an executable" >&2; exit 2; }
+done
+cd "$(dirname "$0")/.."
+export DRIVERS=${DRIVERS:-1000}
+export PGOPTIONS='-c client_min_messages=warning' # no notice for a database that is not there
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# run BIN: one load run on a fresh store; prints its rate (msgs/s).
+run() {
+  local db line
+  if [ "$STORE" = sqlite ]; then
+    rm -rf "$tmp/db" && mkdir -p "$tmp/db"
+    db=sqlite:$tmp/db/evcs.db
+  else
+    psql "$STORE/postgres" -qAtc 'DROP DATABASE IF EXISTS evcs_ab' >/dev/null
+    psql "$STORE/postgres" -qAtc 'CREATE DATABASE evcs_ab' >/dev/null
+    db="$STORE/evcs_ab?sslmode=disable"
+  fi
+  line=$(EVCS=$1 scripts/load-run.sh "$db" "${PROTO:-ocpp1.6}" "$DUR" "$N" | tail -1)
+  [ "$STORE" = sqlite ] || psql "$STORE/postgres" -qAtc 'DROP DATABASE IF EXISTS evcs_ab' >/dev/null
+  echo "$line" >&2
+  echo "$line" | sed -n 's/.* rate=\([0-9.]*\)\/s.*/\1/p'
+}
+
+ra=(); rb=()
+for p in $(seq 1 "$PAIRS"); do
+  echo "pair $p: A" >&2; ra+=("$(run "$A")")
+  echo "pair $p: B" >&2; rb+=("$(run "$B")")
+done
+echo "A: ${ra[*]}"
+echo "B: ${rb[*]}"
+awk -v a="${ra[*]}" -v b="${rb[*]}" 'BEGIN {
+  na = split(a, x, " "); nb = split(b, y, " "); sa = sb = 0
+  for (i = 1; i <= na; i++) sa += x[i]
+  for (i = 1; i <= nb; i++) sb += y[i]
+  printf "mean A %.0f msgs/s, B %.0f msgs/s: B is %.1f %% of A\n", sa / na, sb / nb, 100 * (sb / nb) / (sa / na)
+}'
