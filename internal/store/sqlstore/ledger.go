@@ -45,6 +45,10 @@ func (l ledger) Post(ctx context.Context, lt *account.LedgerTx) (*account.Ledger
 		if prev := l.t.pendingPost(lt.IdemKey); prev != nil {
 			return prev, false, nil
 		}
+		if l.t.pendPostKeys == nil {
+			l.t.pendPostKeys = make(map[string]int)
+		}
+		l.t.pendPostKeys[lt.IdemKey] = len(l.t.pendPosts)
 		l.t.pendPosts = append(l.t.pendPosts, pendingPost{lt: *lt, data: string(data)})
 		l.t.holdEntries(lt)
 		return lt, true, nil
@@ -100,13 +104,13 @@ type pendingPost struct {
 
 // pendingPost returns a copy of the held-back posting with the key, or nil.
 func (t *tx) pendingPost(key string) *account.LedgerTx {
-	for i := range t.pendPosts {
-		if t.pendPosts[i].lt.IdemKey == key {
-			lt := t.pendPosts[i].lt
-			return &lt
-		}
+	i, ok := t.pendPostKeys[key]
+	if !ok {
+		return nil
 	}
-	return nil
+	lt := t.pendPosts[i].lt
+	lt.Entries = slices.Clone(lt.Entries)
+	return &lt
 }
 
 // flushPosts writes the held-back postings, before their entries (which refer to them). A key
@@ -114,7 +118,7 @@ func (t *tx) pendingPost(key string) *account.LedgerTx {
 // Conflict, as each of its postings has been counted on as new.
 func (t *tx) flushPosts(ctx context.Context) error {
 	ps := t.pendPosts
-	t.pendPosts = nil
+	t.pendPosts, t.pendPostKeys = nil, nil
 	for from := 0; from < len(ps); {
 		k := writeRows(len(ps) - from)
 		args := make([]any, 0, 6*k)
@@ -255,7 +259,9 @@ func (l ledger) ByRef(ctx context.Context, ref string) ([]account.LedgerTx, erro
 	held := false
 	for i := range l.t.pendPosts {
 		if p := &l.t.pendPosts[i]; p.lt.Ref == ref {
-			out, held = append(out, p.lt), true
+			lt := p.lt
+			lt.Entries = slices.Clone(lt.Entries)
+			out, held = append(out, lt), true
 		}
 	}
 	if held {

@@ -120,9 +120,11 @@ type tx struct {
 	// Ledger entries and balance changes held back to be written together (ledger.go).
 	pendEntries  []pendingEntry
 	pendBalances map[string]int64
-	// deferPosts: postings are held back too (DeferPostings); pendPosts are they, in order.
-	deferPosts bool
-	pendPosts  []pendingPost
+	// deferPosts: postings are held back too (DeferPostings); pendPosts are they, in order,
+	// and pendPostKeys their indexes by idempotency key.
+	deferPosts   bool
+	pendPosts    []pendingPost
+	pendPostKeys map[string]int
 }
 
 // rollup is the transaction's pending rollup.
