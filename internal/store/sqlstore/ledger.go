@@ -119,26 +119,15 @@ func (t *tx) pendingPost(key string) *account.LedgerTx {
 func (t *tx) flushPosts(ctx context.Context) error {
 	ps := t.pendPosts
 	t.pendPosts, t.pendPostKeys = nil, nil
-	for from := 0; from < len(ps); {
-		k := writeRows(len(ps) - from)
-		args := make([]any, 0, 6*k)
-		for i := from; i < from+k; i++ {
+	n, err := t.execRowsCount(ctx, "post ledger transactions", "INSERT INTO ledger_transactions (id, idem_key, kind, created_at, ref, data)",
+		" ON CONFLICT (idem_key) DO NOTHING", 6, len(ps), func(args []any, i int) []any {
 			lt := &ps[i].lt
-			args = append(args, lt.ID, lt.IdemKey, lt.Kind, micros(lt.At), lt.Ref, ps[i].data)
-		}
-		q := valuesSQL("INSERT INTO ledger_transactions (id, idem_key, kind, created_at, ref, data)", k, 6) + " ON CONFLICT (idem_key) DO NOTHING"
-		res, err := t.q.ExecContext(ctx, t.db.rebind(q), args...)
-		if err != nil {
-			return t.db.mapErr("post ledger transactions", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return t.db.mapErr("post ledger transactions", err)
-		} else if n != int64(k) {
-			return errs.E(errs.Conflict, "post ledger transactions: an idempotency key was posted meanwhile")
-		}
-		from += k
+			return append(args, lt.ID, lt.IdemKey, lt.Kind, micros(lt.At), lt.Ref, ps[i].data)
+		})
+	if err == nil && n != int64(len(ps)) {
+		err = errs.E(errs.Conflict, "post ledger transactions: an idempotency key was posted meanwhile")
 	}
-	return nil
+	return err
 }
 
 // SystemPrefix marks system accounts (cash, holds, revenue, …). They take part in nearly every

@@ -14,7 +14,7 @@ import (
 
 // TestDeferredPostings: in a transaction with DeferPostings, Post runs no statement; ByKey and
 // ByRef see the postings held back (ByRef in the table's order, with one committed before); a
-// key held back twice is posted once; at the end all of them take one statement. A key another
+// key held back twice is posted once; at the end four postings take one statement. A key another
 // transaction committed fails the whole transaction with Conflict and leaves nothing of it.
 func TestDeferredPostings(t *testing.T) {
 	ctx := context.Background()

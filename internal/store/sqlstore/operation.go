@@ -98,18 +98,31 @@ func valuesSQL(head string, n, cols int) string {
 // execRows runs head VALUES (…), (…) suffix over n rows, writeRows rows a statement;
 // row appends row i's cols values to args.
 func (t *tx) execRows(ctx context.Context, op, head, suffix string, cols, n int, row func(args []any, i int) []any) error {
+	_, err := t.execRowsCount(ctx, op, head, suffix, cols, n, row)
+	return err
+}
+
+// execRowsCount is execRows, and returns how many rows the statements affected.
+func (t *tx) execRowsCount(ctx context.Context, op, head, suffix string, cols, n int, row func(args []any, i int) []any) (int64, error) {
+	var affected int64
 	for from := 0; from < n; {
 		k := writeRows(n - from)
 		args := make([]any, 0, k*cols)
 		for i := from; i < from+k; i++ {
 			args = row(args, i)
 		}
-		if _, err := t.q.ExecContext(ctx, t.db.rebind(valuesSQL(head, k, cols)+suffix), args...); err != nil {
-			return t.db.mapErr(op, err)
+		res, err := t.q.ExecContext(ctx, t.db.rebind(valuesSQL(head, k, cols)+suffix), args...)
+		if err != nil {
+			return affected, t.db.mapErr(op, err)
 		}
+		m, err := res.RowsAffected()
+		if err != nil {
+			return affected, t.db.mapErr(op, err)
+		}
+		affected += m
 		from += k
 	}
-	return nil
+	return affected, nil
 }
 
 func (t *tx) writeReadings(ctx context.Context, rs []charging.Reading) error {
