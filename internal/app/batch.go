@@ -52,9 +52,10 @@ func (b *Batcher) Do(ctx context.Context, fn func(store.Tx) error) error {
 
 // DoSession is Do for a function that looks up the session of a station's transaction: a
 // batch reads all its functions' sessions in one query before running them
-// (store.Tx.PrefetchSessions), instead of a look-up each.
-func (b *Batcher) DoSession(ctx context.Context, stationID, txRef string, fn func(store.Tx) error) error {
-	return b.do(ctx, &batchReq{ctx: ctx, fn: fn, done: make(chan error, 1), ref: store.SessionRef{StationID: stationID, TxRef: txRef}})
+// (store.Tx.PrefetchSessions), instead of a look-up each, and for those that may end their
+// session (ref.Ending) what ending it reads.
+func (b *Batcher) DoSession(ctx context.Context, ref store.SessionRef, fn func(store.Tx) error) error {
+	return b.do(ctx, &batchReq{ctx: ctx, fn: fn, done: make(chan error, 1), ref: ref})
 }
 
 func (b *Batcher) do(ctx context.Context, r *batchReq) error {

@@ -85,7 +85,7 @@ type MeterInput struct {
 func (a *App) MeterValues(ctx context.Context, in MeterInput) error {
 	var s *charging.Session
 	stop := false
-	err := a.Batch.DoSession(ctx, in.StationID, in.TxRef, func(tx store.Tx) error {
+	err := a.Batch.DoSession(ctx, store.SessionRef{StationID: in.StationID, TxRef: in.TxRef}, func(tx store.Tx) error {
 		s, stop = nil, false
 		sid := ""
 		if in.TxRef != "" {
@@ -203,7 +203,7 @@ func (a *App) StopSession(ctx context.Context, in StopInput) (*charging.Session,
 		ended = true
 		return nil
 	}
-	err := a.Batch.DoSession(ctx, in.StationID, in.TxRef, func(tx store.Tx) error {
+	err := a.Batch.DoSession(ctx, store.SessionRef{StationID: in.StationID, TxRef: in.TxRef, Ending: true}, func(tx store.Tx) error {
 		out, auth, ended = nil, nil, false
 		if err := stop(tx); err != nil || in.IdToken == "" {
 			return err
@@ -292,7 +292,7 @@ func (a *App) TransactionEvent(ctx context.Context, e TxEvent) (*charging.Sessio
 	var auth *charging.AuthResult
 	kind := ""
 	stop := false
-	err := a.Batch.DoSession(ctx, e.StationID, e.TxRef, func(tx store.Tx) error {
+	err := a.Batch.DoSession(ctx, store.SessionRef{StationID: e.StationID, TxRef: e.TxRef, Ending: e.Type == "Ended"}, func(tx store.Tx) error {
 		out, auth, kind, stop = nil, nil, "", false
 		if e.IdToken != "" {
 			r, err := a.authorizeTx(ctx, tx, e.IdToken)

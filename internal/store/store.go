@@ -138,7 +138,10 @@ type Tx interface {
 	SessionByStartKey(ctx context.Context, stationID, key string) (*charging.Session, error)
 	// PrefetchSessions reads in one query the sessions a batch of station messages is about
 	// to look up by transaction; SessionByTx then answers those from memory until the
-	// transaction writes them. A hint: a store with its own cache of them may ignore it.
+	// transaction writes them. For the refs marked Ending it also reads ahead, a query for
+	// all of them, what rating and settling those sessions reads: their meter readings
+	// (Readings), their postings (Ledger().ByRef), and their accounts' balances, which it
+	// locks (Ledger().Lock). A hint: a store with its own cache of them may ignore it.
 	PrefetchSessions(ctx context.Context, refs []SessionRef) error
 	// DeferPostings makes the transaction's ledger postings optimistic, for a batch that runs
 	// each of its functions again alone when it fails (app.Batcher): a posting is written with
@@ -187,5 +190,9 @@ type Tx interface {
 	Search(ctx context.Context, q SearchQuery) (*SearchResult, error)
 }
 
-// SessionRef names a session by station and OCPP transaction id.
-type SessionRef struct{ StationID, TxRef string }
+// SessionRef names a session by station and OCPP transaction id. Ending marks a session the
+// message may end (a stop, an Ended event), which the batch then reads ahead for.
+type SessionRef struct {
+	StationID, TxRef string
+	Ending           bool
+}

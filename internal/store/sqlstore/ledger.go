@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -70,6 +69,7 @@ func (l ledger) Post(ctx context.Context, lt *account.LedgerTx) (*account.Ledger
 		return prev, false, nil
 	}
 	l.t.holdEntries(lt)
+	l.t.wrotePost(lt)
 	return lt, true, nil
 }
 
@@ -126,6 +126,11 @@ func (t *tx) flushPosts(ctx context.Context) error {
 		})
 	if err == nil && n != int64(len(ps)) {
 		err = errs.E(errs.Conflict, "post ledger transactions: an idempotency key was posted meanwhile")
+	}
+	if err == nil {
+		for i := range ps {
+			t.wrotePost(&ps[i].lt)
+		}
 	}
 	return err
 }
@@ -224,6 +229,9 @@ func decodeLedgerTx(data string) (account.LedgerTx, error) {
 // included, and is inserted at once by Post, so the held-back entries need not be written
 // first: settling a session asks for its hold on every stop, in the middle of a batch.
 func (l ledger) ByRef(ctx context.Context, ref string) ([]account.LedgerTx, error) {
+	if out, ok := l.t.aheadPosts(ref); ok {
+		return l.t.withHeldPosts(out, ref), nil
+	}
 	rows, err := l.t.q.QueryContext(ctx, l.t.db.rebind("SELECT data FROM ledger_transactions WHERE ref = ? ORDER BY created_at, id"), ref)
 	if err != nil {
 		return nil, l.t.db.mapErr("ledger by ref", err)
@@ -244,21 +252,24 @@ func (l ledger) ByRef(ctx context.Context, ref string) ([]account.LedgerTx, erro
 	if err := rows.Err(); err != nil {
 		return nil, l.t.db.mapErr("ledger by ref", err)
 	}
-	// With the postings held back (DeferPostings), in the table's order.
+	return l.t.withHeldPosts(out, ref), nil
+}
+
+// withHeldPosts adds to a reference's stored postings those held back (DeferPostings), in the
+// table's order.
+func (t *tx) withHeldPosts(out []account.LedgerTx, ref string) []account.LedgerTx {
 	held := false
-	for i := range l.t.pendPosts {
-		if p := &l.t.pendPosts[i]; p.lt.Ref == ref {
+	for i := range t.pendPosts {
+		if p := &t.pendPosts[i]; p.lt.Ref == ref {
 			lt := p.lt
 			lt.Entries = slices.Clone(lt.Entries)
 			out, held = append(out, lt), true
 		}
 	}
 	if held {
-		slices.SortStableFunc(out, func(a, b account.LedgerTx) int {
-			return cmp.Or(cmp.Compare(micros(a.At), micros(b.At)), cmp.Compare(a.ID, b.ID))
-		})
+		sortPostings(out)
 	}
-	return out, nil
+	return out
 }
 
 func pageLimit(q store.Query) int {

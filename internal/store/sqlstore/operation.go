@@ -126,11 +126,15 @@ func (t *tx) execRowsCount(ctx context.Context, op, head, suffix string, cols, n
 }
 
 func (t *tx) writeReadings(ctx context.Context, rs []charging.Reading) error {
-	return t.execRows(ctx, "add readings", "INSERT INTO meter_readings (session_id, station_id, evse_no, at, measurand, phase, location, context, unit, value_milli)", "",
+	err := t.execRows(ctx, "add readings", "INSERT INTO meter_readings (session_id, station_id, evse_no, at, measurand, phase, location, context, unit, value_milli)", "",
 		10, len(rs), func(args []any, i int) []any {
 			r := &rs[i]
 			return append(args, r.SessionID, r.StationID, r.EVSENo, micros(r.At), r.Measurand, r.Phase, r.Location, r.Context, r.Unit, r.Milli)
 		})
+	if err == nil {
+		t.wroteReadings(rs)
+	}
+	return err
 }
 
 // writeStatus appends status reports to the history and moves each connector's live status to
@@ -200,6 +204,9 @@ func (t *tx) Readings(ctx context.Context, sessionID string) ([]charging.Reading
 const readingsQuery = "SELECT station_id, evse_no, at, measurand, phase, location, context, unit, value_milli FROM meter_readings WHERE session_id = ? ORDER BY at"
 
 func (t *tx) storedReadings(ctx context.Context, sessionID string) ([]charging.Reading, error) {
+	if rs, ok := t.aheadReadings(sessionID); ok {
+		return rs, nil
+	}
 	rows, err := t.q.QueryContext(ctx, t.db.rebind(readingsQuery), sessionID)
 	if err != nil {
 		return nil, t.db.mapErr("readings", err)

@@ -289,8 +289,16 @@ func (t *tx) SessionByTx(ctx context.Context, stationID, txRef string) (*chargin
 // rowsPerStmt of them, joined to the unique index sessions_tx. On PostgreSQL every meter
 // value and stop otherwise looked its session up alone: a round trip each, a fifth of the
 // statements under the load tool. SQLite's writer answers them from the active-session
-// cache, so it skips this. A session not found is left to SessionByTx.
+// cache, so it skips this. A session not found is left to SessionByTx. Then, for the refs
+// marked Ending, it reads ahead what ending them reads (readahead.go).
 func (t *tx) PrefetchSessions(ctx context.Context, refs []store.SessionRef) error {
+	if err := t.prefetchSessions(ctx, refs); err != nil {
+		return err
+	}
+	return t.prefetchEnding(ctx, refs)
+}
+
+func (t *tx) prefetchSessions(ctx context.Context, refs []store.SessionRef) error {
 	if t.db.active != nil || len(refs) == 0 {
 		return nil
 	}

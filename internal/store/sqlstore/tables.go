@@ -117,6 +117,8 @@ type tx struct {
 	// Sessions read ahead for the batch by PrefetchSessions, by sessionKey, as stored when
 	// read; an entry goes when the transaction writes that session (sessions.go).
 	prefetched map[string]*charging.Session
+	// What ending the batch's sessions reads, read ahead by PrefetchSessions (readahead.go).
+	ahead readAhead
 	// Ledger entries and balance changes held back to be written together (ledger.go).
 	pendEntries  []pendingEntry
 	pendBalances map[string]int64
