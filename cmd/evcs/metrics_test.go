@@ -157,3 +157,43 @@ func TestPprofNeedsAdmin(t *testing.T) {
 		}
 	}
 }
+
+// TestDebugStatements: /debug/statements is for admin tokens only, refuses a bad duration, and
+// answers a table of the store's statements over the seconds asked for. (What the table counts
+// is TestStatementProfile's, in internal/store/sqlstore.)
+func TestDebugStatements(t *testing.T) {
+	s := startMain(t, "sqlite:"+t.TempDir()+"/evcs.db")
+	get := func(token, path string) (int, string) {
+		req, _ := http.NewRequest("GET", s.Base+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(body)
+	}
+	var viewer obj
+	s.must(201, "POST", "/api/v1/api-tokens", obj{"name": "viewer", "role": "viewer"}, &viewer)
+	for _, c := range []struct {
+		token, path string
+		want        int
+	}{
+		{"", "/debug/statements?seconds=1", 401},
+		{viewer["token"].(string), "/debug/statements?seconds=1", 403},
+		{testAdminToken, "/debug/statements?seconds=0", 400},
+		{testAdminToken, "/debug/statements?seconds=301", 400},
+		{testAdminToken, "/debug/statements?seconds=ten", 400},
+	} {
+		if got, body := get(c.token, c.path); got != c.want {
+			t.Errorf("GET %s with %q: %d (%s), want %d", c.path, c.token, got, body, c.want)
+		}
+	}
+	code, body := get(testAdminToken, "/debug/statements?seconds=1")
+	if code != 200 || !strings.HasPrefix(body, "store statements over 1") || !strings.Contains(body, "statement\n") {
+		t.Errorf("a one-second profile: %d\n%s", code, body)
+	}
+}

@@ -315,15 +315,18 @@ type counted struct {
 
 func (c counted) ExecContext(_ context.Context, q string, args ...any) (sql.Result, error) {
 	stmtCount.Add(1)
+	defer timeStatement(q)()
 	return c.q.ExecContext(c.ctx, q, args...)
 }
 
 func (c counted) QueryContext(_ context.Context, q string, args ...any) (*sql.Rows, error) {
 	stmtCount.Add(1)
+	defer timeStatement(q)()
 	return c.q.QueryContext(c.ctx, q, args...)
 }
 
 func (c counted) QueryRowContext(_ context.Context, q string, args ...any) *sql.Row {
 	stmtCount.Add(1)
+	defer timeStatement(q)()
 	return c.q.QueryRowContext(c.ctx, q, args...)
 }

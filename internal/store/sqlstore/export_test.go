@@ -31,3 +31,6 @@ func VehicleByVINQuery() string { return repo[account.Vehicle]{t: vehicles}.getB
 func PrefetchRows(n int) int { return prefetchRows(n) }
 
 func WriteRows(n int) int { return writeRows(n) }
+
+// FoldStatement is a statement's text as a statement profile lists it.
+func FoldStatement(q string) string { return foldStatement(q) }
