@@ -125,19 +125,7 @@ func TestMetricsAfterSimSession(t *testing.T) {
 // and serves the profiles to the admin token.
 func TestPprofNeedsAdmin(t *testing.T) {
 	s := startMain(t, "sqlite:"+t.TempDir()+"/evcs.db")
-	get := func(token, path string) int {
-		req, _ := http.NewRequest("GET", s.Base+path, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		return res.StatusCode
-	}
+	get := func(token, path string) int { code, _ := debugGet(t, s.Base, token, path); return code }
 	var viewer obj
 	s.must(201, "POST", "/api/v1/api-tokens", obj{"name": "viewer", "role": "viewer"}, &viewer)
 	for _, c := range []struct {
@@ -163,19 +151,7 @@ func TestPprofNeedsAdmin(t *testing.T) {
 // is TestStatementProfile's, in internal/store/sqlstore.)
 func TestDebugStatements(t *testing.T) {
 	s := startMain(t, "sqlite:"+t.TempDir()+"/evcs.db")
-	get := func(token, path string) (int, string) {
-		req, _ := http.NewRequest("GET", s.Base+path, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		body, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(body)
-	}
+	get := func(token, path string) (int, string) { return debugGet(t, s.Base, token, path) }
 	var viewer obj
 	s.must(201, "POST", "/api/v1/api-tokens", obj{"name": "viewer", "role": "viewer"}, &viewer)
 	for _, c := range []struct {
@@ -196,4 +172,20 @@ func TestDebugStatements(t *testing.T) {
 	if code != 200 || !strings.HasPrefix(body, "store statements over 1") || !strings.Contains(body, "statement\n") {
 		t.Errorf("a one-second profile: %d\n%s", code, body)
 	}
+}
+
+// debugGet GETs base+path with the bearer token (none if ""): the status and the body.
+func debugGet(t *testing.T, base, token, path string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body)
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"maps"
@@ -182,16 +183,38 @@ func (l ledger) Lock(ctx context.Context, accountID string) error {
 	if _, ok := l.t.locked[accountID]; ok {
 		return nil // locked before in this transaction: the lock holds to its end
 	}
-	var bal int64
-	err := l.t.q.QueryRowContext(ctx, l.t.db.rebind("INSERT INTO account_balances (account_id, balance) VALUES (?, 0) ON CONFLICT (account_id) DO UPDATE SET balance = account_balances.balance RETURNING balance"), accountID).Scan(&bal)
-	if err != nil {
-		return l.t.db.mapErr("lock account", err)
-	}
-	if !strings.HasPrefix(accountID, SystemPrefix) {
-		if l.t.locked == nil {
-			l.t.locked = make(map[string]int64)
+	return l.t.lockAccounts(ctx, []string{accountID})
+}
+
+// lockAccounts is Lock for several accounts, in one statement per writeRows of them and in
+// account order (the order flushLedger takes the same rows in). A system account's row is
+// locked but its balance not kept (see SystemPrefix).
+func (t *tx) lockAccounts(ctx context.Context, ids []string) error {
+	slices.Sort(ids)
+	for from := 0; from < len(ids); {
+		k := writeRows(len(ids) - from)
+		args := make([]any, 0, 2*k)
+		for _, id := range ids[from : from+k] {
+			args = append(args, id, 0)
 		}
-		l.t.locked[accountID] = bal + l.t.pendBalances[accountID] // postings not yet written count
+		q := valuesSQL("INSERT INTO account_balances (account_id, balance)", k, 2) +
+			" ON CONFLICT (account_id) DO UPDATE SET balance = account_balances.balance RETURNING account_id, balance"
+		err := t.queryEach(ctx, "lock accounts", q, args, func(rows *sql.Rows) error {
+			var id string
+			var bal int64
+			if err := rows.Scan(&id, &bal); err != nil || strings.HasPrefix(id, SystemPrefix) {
+				return err
+			}
+			if t.locked == nil {
+				t.locked = make(map[string]int64, len(ids))
+			}
+			t.locked[id] = bal + t.pendBalances[id] // postings not yet written count
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		from += k
 	}
 	return nil
 }
@@ -232,27 +255,28 @@ func (l ledger) ByRef(ctx context.Context, ref string) ([]account.LedgerTx, erro
 	if out, ok := l.t.aheadPosts(ref); ok {
 		return l.t.withHeldPosts(out, ref), nil
 	}
-	rows, err := l.t.q.QueryContext(ctx, l.t.db.rebind("SELECT data FROM ledger_transactions WHERE ref = ? ORDER BY created_at, id"), ref)
-	if err != nil {
-		return nil, l.t.db.mapErr("ledger by ref", err)
-	}
-	defer rows.Close()
 	var out []account.LedgerTx
-	for rows.Next() {
-		var data string
-		if err := rows.Scan(&data); err != nil {
-			return nil, l.t.db.mapErr("ledger by ref", err)
-		}
-		lt, err := decodeLedgerTx(data)
+	err := l.t.queryEach(ctx, "ledger by ref", "SELECT data FROM ledger_transactions WHERE ref = ? ORDER BY created_at, id", []any{ref}, func(rows *sql.Rows) error {
+		lt, err := scanPosting(rows)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		out = append(out, lt)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, l.t.db.mapErr("ledger by ref", err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return l.t.withHeldPosts(out, ref), nil
+}
+
+// scanPosting reads a ledger_transactions row's data column.
+func scanPosting(rows *sql.Rows) (account.LedgerTx, error) {
+	var data string
+	if err := rows.Scan(&data); err != nil {
+		return account.LedgerTx{}, err
+	}
+	return decodeLedgerTx(data)
 }
 
 // withHeldPosts adds to a reference's stored postings those held back (DeferPostings), in the

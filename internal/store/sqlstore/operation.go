@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"math/bits"
 	"slices"
@@ -93,6 +94,21 @@ func valuesSQL(head string, n, cols int) string {
 		b.WriteByte(')')
 	}
 	return b.String()
+}
+
+// queryEach runs query q ('?' placeholders) and calls scan for each row it returns.
+func (t *tx) queryEach(ctx context.Context, op, q string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := t.q.QueryContext(ctx, t.db.rebind(q), args...)
+	if err != nil {
+		return t.db.mapErr(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return t.db.mapErr(op, err)
+		}
+	}
+	return t.db.mapErr(op, rows.Err())
 }
 
 // execRows runs head VALUES (…), (…) suffix over n rows, writeRows rows a statement;
@@ -199,30 +215,38 @@ func (t *tx) Readings(ctx context.Context, sessionID string) ([]charging.Reading
 	return out, nil
 }
 
-// readingsQuery is the one query that reads meter_readings; meter_readings_session serves it,
-// and that is the table's only index (migration 00022).
-const readingsQuery = "SELECT station_id, evse_no, at, measurand, phase, location, context, unit, value_milli FROM meter_readings WHERE session_id = ? ORDER BY at"
+// readingCols are the columns a reading is read back from, in scanReading's order.
+const readingCols = "station_id, evse_no, at, measurand, phase, location, context, unit, value_milli"
+
+// readingsQuery is a session's readings; meter_readings_session serves it (and the read-ahead's
+// IN list), and that is the table's only index (migration 00022).
+const readingsQuery = "SELECT " + readingCols + " FROM meter_readings WHERE session_id = ? ORDER BY at"
+
+// scanReading reads readingCols into r, after the columns in before.
+func scanReading(rows *sql.Rows, r *charging.Reading, before ...any) error {
+	var at int64
+	err := rows.Scan(append(before, &r.StationID, &r.EVSENo, &at, &r.Measurand, &r.Phase, &r.Location, &r.Context, &r.Unit, &r.Milli)...)
+	r.At = time.UnixMicro(at).UTC()
+	return err
+}
 
 func (t *tx) storedReadings(ctx context.Context, sessionID string) ([]charging.Reading, error) {
 	if rs, ok := t.aheadReadings(sessionID); ok {
 		return rs, nil
 	}
-	rows, err := t.q.QueryContext(ctx, t.db.rebind(readingsQuery), sessionID)
-	if err != nil {
-		return nil, t.db.mapErr("readings", err)
-	}
-	defer rows.Close()
 	var out []charging.Reading
-	for rows.Next() {
+	err := t.queryEach(ctx, "readings", readingsQuery, []any{sessionID}, func(rows *sql.Rows) error {
 		r := charging.Reading{SessionID: sessionID}
-		var at int64
-		if err := rows.Scan(&r.StationID, &r.EVSENo, &at, &r.Measurand, &r.Phase, &r.Location, &r.Context, &r.Unit, &r.Milli); err != nil {
-			return nil, t.db.mapErr("readings", err)
+		if err := scanReading(rows, &r); err != nil {
+			return err
 		}
-		r.At = time.UnixMicro(at).UTC()
 		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, t.db.mapErr("readings", rows.Err())
+	return out, nil
 }
 
 // LiveStatus returns the latest status of each connector of a station ("" = all stations).

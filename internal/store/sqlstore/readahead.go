@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"slices"
 	"strings"
 	"time"
@@ -42,8 +43,8 @@ func (t *tx) prefetchEnding(ctx context.Context, refs []store.SessionRef) error 
 		if !ref.Ending {
 			continue
 		}
-		s, ok := t.peekSession(ref.StationID, ref.TxRef)
-		if !ok || seen[s.ID] || s.CDRID != "" {
+		s := t.peekSession(ref.StationID, ref.TxRef)
+		if s == nil || seen[s.ID] || s.CDRID != "" {
 			continue
 		}
 		seen[s.ID] = true
@@ -56,7 +57,7 @@ func (t *tx) prefetchEnding(ctx context.Context, refs []store.SessionRef) error 
 		if _, done := t.ahead.posts[s.ID]; !done {
 			paid = append(paid, s.ID)
 		}
-		if _, locked := t.locked[s.AccountID]; !locked && !seen[s.AccountID] && !strings.HasPrefix(s.AccountID, SystemPrefix) {
+		if _, locked := t.locked[s.AccountID]; !locked && !seen[s.AccountID] {
 			seen[s.AccountID] = true
 			accounts = append(accounts, s.AccountID)
 		}
@@ -72,49 +73,36 @@ func (t *tx) prefetchEnding(ctx context.Context, refs []store.SessionRef) error 
 	return t.readAheadReadings(ctx, rated)
 }
 
-// endingFields are the fields of a session that prefetchEnding goes by.
-type endingFields struct {
-	ID, AccountID, TariffID, CDRID string
-	AuthStatus                     string
-	HeldMinor                      int64
-}
-
-func endingOf(s *charging.Session) endingFields {
-	return endingFields{s.ID, s.AccountID, s.TariffID, s.CDRID, s.AuthStatus, s.HeldMinor}
-}
-
-// peekSession is what this transaction knows of the session of a station's transaction
-// without a statement.
-func (t *tx) peekSession(stationID, txRef string) (endingFields, bool) {
+// peekSession is the session of a station's transaction as this transaction knows it without
+// a statement (SQLite's active-session cache, or the sessions read ahead), not a copy: to read,
+// not to keep or change. nil when it does not know it.
+func (t *tx) peekSession(stationID, txRef string) *charging.Session {
 	if t.pendingFor(stationID, txRef) {
-		return endingFields{}, false
+		return nil
 	}
 	k := sessionKey(stationID, txRef)
-	if c := t.db.active; c != nil && t.writer {
-		if v := t.touched[k]; v != nil {
-			return endingOf(v), true
-		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if v := c.m[k]; v != nil {
-			return endingOf(v), true
-		}
-		return endingFields{}, false
+	if v := t.activeSession(k); v != nil {
+		return v
 	}
-	if v := t.prefetched[k]; v != nil {
-		return endingOf(v), true
-	}
-	return endingFields{}, false
+	return t.prefetched[k]
 }
 
-// inList is " IN (?, …)" over ids padded to prefetchRows with the last: a few statement texts.
-func inList(ids []string) (string, []any) {
-	n := prefetchRows(len(ids))
-	args := make([]any, n)
-	for i := range n {
-		args[i] = ids[min(i, len(ids)-1)]
+// queryIn runs head + " IN (?, …)" + tail over ids, rowsPerStmt of them a statement, and calls
+// scan for each row. Each list is padded to prefetchRows with its last id: a few statement
+// texts, as for the sessions read ahead.
+func (t *tx) queryIn(ctx context.Context, op, head, tail string, ids []string, scan func(*sql.Rows) error) error {
+	for from := 0; from < len(ids); from += rowsPerStmt {
+		part := ids[from:min(from+rowsPerStmt, len(ids))]
+		n := prefetchRows(len(part))
+		args := make([]any, n)
+		for i := range n {
+			args[i] = part[min(i, len(part)-1)]
+		}
+		if err := t.queryEach(ctx, op, head+" IN ("+strings.Repeat("?, ", n-1)+"?)"+tail, args, scan); err != nil {
+			return err
+		}
 	}
-	return " IN (" + strings.Repeat("?, ", n-1) + "?)", args
+	return nil
 }
 
 func (t *tx) readAheadReadings(ctx context.Context, ids []string) error {
@@ -124,30 +112,15 @@ func (t *tx) readAheadReadings(ctx context.Context, ids []string) error {
 	for _, id := range ids {
 		t.ahead.readings[id] = nil // read, and none stored unless the query finds some
 	}
-	for from := 0; from < len(ids); from += rowsPerStmt {
-		in, args := inList(ids[from:min(from+rowsPerStmt, len(ids))])
-		rows, err := t.q.QueryContext(ctx, t.db.rebind("SELECT session_id, station_id, evse_no, at, measurand, phase, location, context, unit, value_milli FROM meter_readings WHERE session_id"+in+" ORDER BY session_id, at"), args...)
-		if err != nil {
-			return t.db.mapErr("read readings ahead", err)
-		}
-		for rows.Next() {
+	return t.queryIn(ctx, "read readings ahead", "SELECT session_id, "+readingCols+" FROM meter_readings WHERE session_id", " ORDER BY session_id, at", ids,
+		func(rows *sql.Rows) error {
 			var r charging.Reading
-			var at int64
-			if err := rows.Scan(&r.SessionID, &r.StationID, &r.EVSENo, &at, &r.Measurand, &r.Phase, &r.Location, &r.Context, &r.Unit, &r.Milli); err != nil {
-				rows.Close()
-				return t.db.mapErr("read readings ahead", err)
+			if err := scanReading(rows, &r, &r.SessionID); err != nil {
+				return err
 			}
-			r.At = time.UnixMicro(at).UTC()
 			t.ahead.readings[r.SessionID] = append(t.ahead.readings[r.SessionID], r)
-		}
-		if err := rows.Close(); err != nil {
-			return t.db.mapErr("read readings ahead", err)
-		}
-		if err := rows.Err(); err != nil {
-			return t.db.mapErr("read readings ahead", err)
-		}
-	}
-	return nil
+			return nil
+		})
 }
 
 // aheadReadings is the stored readings of a session read ahead, as a copy in the table's
@@ -182,35 +155,17 @@ func (t *tx) readAheadPosts(ctx context.Context, refs []string) error {
 	for _, ref := range refs {
 		t.ahead.posts[ref] = nil
 	}
-	for from := 0; from < len(refs); from += rowsPerStmt {
-		in, args := inList(refs[from:min(from+rowsPerStmt, len(refs))])
-		rows, err := t.q.QueryContext(ctx, t.db.rebind("SELECT data FROM ledger_transactions WHERE ref"+in+" ORDER BY created_at, id"), args...)
-		if err != nil {
-			return t.db.mapErr("read postings ahead", err)
-		}
-		for rows.Next() {
-			var data string
-			if err := rows.Scan(&data); err != nil {
-				rows.Close()
-				return t.db.mapErr("read postings ahead", err)
-			}
-			lt, err := decodeLedgerTx(data)
+	return t.queryIn(ctx, "read postings ahead", "SELECT data FROM ledger_transactions WHERE ref", " ORDER BY created_at, id", refs,
+		func(rows *sql.Rows) error {
+			lt, err := scanPosting(rows)
 			if err != nil {
-				rows.Close()
 				return err
 			}
 			if list, ok := t.ahead.posts[lt.Ref]; ok {
 				t.ahead.posts[lt.Ref] = append(list, lt)
 			}
-		}
-		if err := rows.Close(); err != nil {
-			return t.db.mapErr("read postings ahead", err)
-		}
-		if err := rows.Err(); err != nil {
-			return t.db.mapErr("read postings ahead", err)
-		}
-	}
-	return nil
+			return nil
+		})
 }
 
 // aheadPosts is the stored postings of a reference read ahead, as copies in the table's
@@ -243,43 +198,4 @@ func sortPostings(lts []account.LedgerTx) {
 	slices.SortStableFunc(lts, func(a, b account.LedgerTx) int {
 		return cmp.Or(cmp.Compare(micros(a.At), micros(b.At)), cmp.Compare(a.ID, b.ID))
 	})
-}
-
-// lockAccounts is Ledger().Lock for several accounts, in one statement per writeRows of
-// them and in account order (the order flushLedger takes the same rows in).
-func (t *tx) lockAccounts(ctx context.Context, ids []string) error {
-	slices.Sort(ids)
-	for from := 0; from < len(ids); {
-		k := writeRows(len(ids) - from)
-		args := make([]any, 0, k)
-		for _, id := range ids[from : from+k] {
-			args = append(args, id)
-		}
-		q := "INSERT INTO account_balances (account_id, balance) VALUES " + strings.Repeat("(?, 0), ", k-1) +
-			"(?, 0) ON CONFLICT (account_id) DO UPDATE SET balance = account_balances.balance RETURNING account_id, balance"
-		rows, err := t.q.QueryContext(ctx, t.db.rebind(q), args...)
-		if err != nil {
-			return t.db.mapErr("lock accounts", err)
-		}
-		if t.locked == nil {
-			t.locked = make(map[string]int64, len(ids))
-		}
-		for rows.Next() {
-			var id string
-			var bal int64
-			if err := rows.Scan(&id, &bal); err != nil {
-				rows.Close()
-				return t.db.mapErr("lock accounts", err)
-			}
-			t.locked[id] = bal + t.pendBalances[id] // postings not yet written count
-		}
-		if err := rows.Close(); err != nil {
-			return t.db.mapErr("lock accounts", err)
-		}
-		if err := rows.Err(); err != nil {
-			return t.db.mapErr("lock accounts", err)
-		}
-		from += k
-	}
-	return nil
 }

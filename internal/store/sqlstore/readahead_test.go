@@ -227,3 +227,48 @@ func TestReadAheadForEnding(t *testing.T) {
 		})
 	})
 }
+
+// TestLockKeepsBalance: Ledger().Lock (one account, or several read ahead) answers Balance from
+// then on without a statement, counting the postings the transaction holds back; a system
+// account's row is locked but its balance is still summed from its entries.
+func TestLockKeepsBalance(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		posting := func(key string, amt int64) *account.LedgerTx {
+			return &account.LedgerTx{IdemKey: key, Kind: "topup", At: now, Entries: []account.LedgerEntry{
+				{AccountID: "acc_lk", Amount: amt, Currency: "EUR"}, {AccountID: "sys_cash_EUR", Amount: -amt, Currency: "EUR"}}}
+		}
+		write(t, s, func(tx store.Tx) error {
+			var err error
+			for _, id := range []string{"acc_lk", "sys_cash_EUR"} {
+				a := account.Account{ID: id, Currency: "EUR", Status: account.Active, CreatedAt: now, UpdatedAt: now}
+				err = errors.Join(err, tx.Accounts().Create(ctx, &a))
+			}
+			_, _, perr := tx.Ledger().Post(ctx, posting("topup:lk1", 300))
+			return errors.Join(err, perr)
+		})
+		write(t, s, func(tx store.Tx) error {
+			if _, _, err := tx.Ledger().Post(ctx, posting("topup:lk2", 100)); err != nil { // held back
+				return err
+			}
+			if err := tx.Ledger().Lock(ctx, "acc_lk"); err != nil {
+				return err
+			}
+			n0, _ := sqlstore.Counts()
+			if bal, err := tx.Balance(ctx, "acc_lk"); err != nil || bal != 400 {
+				t.Errorf("balance after the lock: %d, %v; want 400 (300 stored, 100 held back)", bal, err)
+			}
+			if n1, _ := sqlstore.Counts(); n1 != n0 {
+				t.Errorf("balance after the lock took %d statements, want 0", n1-n0)
+			}
+			if err := tx.Ledger().Lock(ctx, "sys_cash_EUR"); err != nil {
+				return err
+			}
+			if bal, err := tx.Balance(ctx, "sys_cash_EUR"); err != nil || bal != -400 {
+				t.Errorf("system account's balance after its lock: %d, %v; want -400", bal, err)
+			}
+			return nil
+		})
+	})
+}

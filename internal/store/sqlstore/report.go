@@ -144,17 +144,7 @@ func (r reports) query(ctx context.Context, op, q string, args []any, scan func(
 	if err := r.t.flushFacts(ctx); err != nil {
 		return err
 	}
-	rows, err := r.t.q.QueryContext(ctx, r.t.db.rebind(q), args...)
-	if err != nil {
-		return r.t.db.mapErr(op, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return r.t.db.mapErr(op, err)
-		}
-	}
-	return r.t.db.mapErr(op, rows.Err())
+	return r.t.queryEach(ctx, op, q, args, scan)
 }
 
 // level picks the rollup level that answers q: the coarsest that has its dimension and filters.

@@ -420,24 +420,27 @@ func (t *tx) touch(v *charging.Session) {
 // cachedSession is a copy of the session this write transaction last left, or of the cached
 // one; nil when neither has it.
 func (t *tx) cachedSession(stationID, txRef string) *charging.Session {
-	if t.db.active == nil || !t.writer {
-		return nil
-	}
-	k := sessionKey(stationID, txRef)
-	if v, ok := t.touched[k]; ok {
-		if v.Status != charging.Active {
-			return nil // ended in this transaction: read it as stored
-		}
-		return v.Clone()
-	}
-	c := t.db.active
-	c.mu.Lock()
-	v := c.m[k]
-	c.mu.Unlock()
-	if v == nil {
-		return nil
+	v := t.activeSession(sessionKey(stationID, txRef))
+	if v == nil || v.Status != charging.Active {
+		return nil // none, or ended in this transaction: read it as stored
 	}
 	return v.Clone()
+}
+
+// activeSession is the session this write transaction last left, or the cached one, by
+// sessionKey: not a copy, to read and not to keep or change (the cache replaces its sessions,
+// never changes them). nil when neither has it or the cache does not serve this transaction.
+func (t *tx) activeSession(k string) *charging.Session {
+	c := t.db.active
+	if c == nil || !t.writer {
+		return nil
+	}
+	if v, ok := t.touched[k]; ok {
+		return v
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[k]
 }
 
 // putLocked moves a committed transaction's sessions into the cache; c.mu is held.
