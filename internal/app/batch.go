@@ -32,7 +32,7 @@ type batchReq struct {
 	ctx  context.Context
 	fn   func(store.Tx) error
 	done chan error
-	ref  store.SessionRef // the session fn looks up by transaction, if any (DoSession)
+	ref  store.SessionRef // the session fn looks up, ends or starts, if any (DoSession)
 }
 
 // NewBatcher starts workers committing batches of up to max functions.
@@ -52,8 +52,9 @@ func (b *Batcher) Do(ctx context.Context, fn func(store.Tx) error) error {
 
 // DoSession is Do for a function that looks up the session of a station's transaction: a
 // batch reads all its functions' sessions in one query before running them
-// (store.Tx.PrefetchSessions), instead of a look-up each, and for those that may end their
-// session (ref.Ending) what ending it reads.
+// (store.Tx.PrefetchSessions), instead of a look-up each, for those that may end their
+// session (ref.Ending) what ending it reads, and for those that may start one (ref.StartKey)
+// what starting it reads.
 func (b *Batcher) DoSession(ctx context.Context, ref store.SessionRef, fn func(store.Tx) error) error {
 	return b.do(ctx, &batchReq{ctx: ctx, fn: fn, done: make(chan error, 1), ref: ref})
 }
@@ -118,7 +119,7 @@ func (b *Batcher) commit(batch []*batchReq) {
 	if len(live) > 1 {
 		var refs []store.SessionRef
 		for _, r := range live {
-			if r.ref.TxRef != "" {
+			if r.ref != (store.SessionRef{}) {
 				refs = append(refs, r.ref)
 			}
 		}

@@ -30,13 +30,14 @@ func (a *App) StartSession(ctx context.Context, in StartInput) (*charging.Sessio
 	key := fmt.Sprintf("%d|%s|%d|%d", in.EVSENo, in.IdToken, in.At.UnixMilli(), in.MeterStart)
 	var out *charging.Session
 	var auth charging.AuthResult
-	err := a.Batch.Do(ctx, func(tx store.Tx) error {
+	ref := store.SessionRef{StationID: in.StationID, StartKey: in.StationID + "|" + key, IdToken: in.IdToken}
+	err := a.Batch.DoSession(ctx, ref, func(tx store.Tx) error {
 		out = nil
 		var err error
 		if auth, err = a.authorizeIn(ctx, tx, in.IdToken, true); err != nil {
 			return err
 		}
-		if s, err := tx.SessionByStartKey(ctx, in.StationID, in.StationID+"|"+key); err == nil {
+		if s, err := tx.SessionByStartKey(ctx, in.StationID, ref.StartKey); err == nil {
 			out = s
 			return nil
 		} else if !errs.Is(err, errs.NotFound) {
@@ -47,7 +48,7 @@ func (a *App) StartSession(ctx context.Context, in StartInput) (*charging.Sessio
 			return err
 		}
 		s := a.newSession(in.StationID, in.EVSENo, strconv.FormatInt(no, 10), in.IdToken, in.At, auth)
-		s.TxNo, s.StartKey, s.MeterStart, s.ReservationID = no, in.StationID+"|"+key, in.MeterStart, in.ReservationID
+		s.TxNo, s.StartKey, s.MeterStart, s.ReservationID = no, ref.StartKey, in.MeterStart, in.ReservationID
 		if err := a.startBilling(ctx, tx, s); err != nil {
 			return err
 		}

@@ -191,8 +191,13 @@ type Tx interface {
 }
 
 // SessionRef names a session by station and OCPP transaction id. Ending marks a session the
-// message may end (a stop, an Ended event), which the batch then reads ahead for.
+// message may end (a stop, an Ended event), which the batch then reads ahead for. StartKey
+// and IdToken mark one the message may start (a 1.6 StartTransaction, which has no transaction
+// id yet): the batch reads ahead whether the station's start key was seen before
+// (SessionByStartKey), and locks the token's account.
 type SessionRef struct {
 	StationID, TxRef string
 	Ending           bool
+	StartKey         string
+	IdToken          string
 }

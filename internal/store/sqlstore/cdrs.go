@@ -16,8 +16,9 @@ var cdrs = &table[billing.CDRRecord]{name: "cdrs", entity: "CDR",
 		return meta{ID: &v.ID, CreatedAt: &v.CreatedAt, UpdatedAt: &v.CreatedAt}
 	}}
 
-// cdrRepo remembers the CDRs its transaction created: a session stop creates one and the
-// report hook of the same stop reads it back, which needs no statement.
+// cdrRepo holds the CDRs its transaction creates back (heldRows), to be inserted together at
+// the end of the transaction, and remembers them: a session stop creates one and the report
+// hook of the same stop reads it back, which needs no statement.
 type cdrRepo struct {
 	repo[billing.CDRRecord]
 	tx *tx
@@ -28,7 +29,11 @@ func (t *tx) CDRs() store.Repo[billing.CDRRecord] {
 }
 
 func (r cdrRepo) Create(ctx context.Context, v *billing.CDRRecord) error {
-	if err := r.repo.Create(ctx, v); err != nil {
+	row, err := cdrs.row(v)
+	if err != nil {
+		return err
+	}
+	if err := r.tx.newCDRRows.put("create CDR", v.ID, row); err != nil {
 		return err
 	}
 	if r.tx.newCDRs == nil {
@@ -45,7 +50,36 @@ func (r cdrRepo) Get(ctx context.Context, id string) (*billing.CDRRecord, error)
 	return r.repo.Get(ctx, id)
 }
 
+func (r cdrRepo) GetBy(ctx context.Context, field, value string) (*billing.CDRRecord, error) {
+	if err := r.tx.flushCDRs(ctx); err != nil {
+		return nil, err
+	}
+	return r.repo.GetBy(ctx, field, value)
+}
+
+func (r cdrRepo) List(ctx context.Context, q store.Query) ([]billing.CDRRecord, string, error) {
+	if err := r.tx.flushCDRs(ctx); err != nil {
+		return nil, "", err
+	}
+	return r.repo.List(ctx, q)
+}
+
 func (r cdrRepo) Update(ctx context.Context, v *billing.CDRRecord) error {
+	if r.tx.newCDRRows.has(v.ID) {
+		// Created in this transaction and not yet written: the insert takes the update.
+		row, err := cdrs.row(v)
+		if err != nil {
+			return err
+		}
+		r.tx.newCDRRows.replace(v.ID, row)
+		r.tx.newCDRs[v.ID] = *v
+		return nil
+	}
 	delete(r.tx.newCDRs, v.ID) // read from the table again after a change
 	return r.repo.Update(ctx, v)
+}
+
+// flushCDRs inserts the CDRs held back.
+func (t *tx) flushCDRs(ctx context.Context) error {
+	return t.newCDRRows.flush(ctx, t, "create CDR", cdrs.insertHead())
 }

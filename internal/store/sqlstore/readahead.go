@@ -29,6 +29,7 @@ import (
 type readAhead struct {
 	readings map[string][]charging.Reading // session id → stored readings
 	posts    map[string][]account.LedgerTx // ref → stored postings
+	starts   map[string]string             // sessionKey(station, start key) → session id, "" if none (sessions.go)
 }
 
 // prefetchEnding reads ahead for the refs marked Ending whose session this transaction can
@@ -40,6 +41,15 @@ func (t *tx) prefetchEnding(ctx context.Context, refs []store.SessionRef) error 
 	var rated, paid, accounts []string
 	seen := map[string]bool{}
 	for _, ref := range refs {
+		if ref.IdToken != "" {
+			// A start locks its token's account (app.authorizeIn): with the others, in order.
+			if id := t.tokenAccount(ctx, ref.IdToken); id != "" && !seen[id] {
+				if _, locked := t.locked[id]; !locked {
+					seen[id] = true
+					accounts = append(accounts, id)
+				}
+			}
+		}
 		if !ref.Ending {
 			continue
 		}
@@ -71,6 +81,16 @@ func (t *tx) prefetchEnding(ctx context.Context, refs []store.SessionRef) error 
 		return err
 	}
 	return t.readAheadReadings(ctx, rated)
+}
+
+// tokenAccount is the account of the id token uid (from the master-data cache, as authorizing
+// the start will read it), or "" for a token not known.
+func (t *tx) tokenAccount(ctx context.Context, uid string) string {
+	tok, err := t.IdTokens().GetBy(ctx, "uid", uid)
+	if err != nil {
+		return ""
+	}
+	return tok.AccountID
 }
 
 // peekSession is the session of a station's transaction as this transaction knows it without

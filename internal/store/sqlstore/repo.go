@@ -67,20 +67,40 @@ func (r repo[T]) Filterable() []string {
 }
 
 func (r repo[T]) Create(ctx context.Context, v *T) error {
-	m := r.t.meta(v)
+	args, err := r.t.row(v)
+	if err != nil {
+		return err
+	}
+	_, err = r.q.ExecContext(ctx, r.db.rebind(r.t.insertHead()+" VALUES ("+placeholders(len(args))+")"), args...)
+	return r.db.mapErr("create "+r.t.entity, err)
+}
+
+// insertCols are the columns a new row fills, in the order of row's values.
+func (tb *table[T]) insertCols() []string {
+	cols := append([]string{"id", "status", "created_at", "updated_at", "data"}, tb.cols...)
+	if tb.secret != nil {
+		cols = append(cols, "secret")
+	}
+	return cols
+}
+
+// insertHead is "INSERT INTO name (insertCols)".
+func (tb *table[T]) insertHead() string {
+	return "INSERT INTO " + tb.name + " (" + strings.Join(tb.insertCols(), ", ") + ")"
+}
+
+// row is v's values for insertCols.
+func (tb *table[T]) row(v *T) ([]any, error) {
+	m := tb.meta(v)
 	data, err := json.Marshal(v)
 	if err != nil {
-		return errs.Wrap("encode "+r.t.entity, err)
+		return nil, errs.Wrap("encode "+tb.entity, err)
 	}
-	cols := append([]string{"id", "status", "created_at", "updated_at", "data"}, r.t.cols...)
-	args := append([]any{*m.ID, statusOf(m), micros(*m.CreatedAt), micros(*m.UpdatedAt), string(data)}, nullEmpty(r.t.vals(v))...)
-	if r.t.secret != nil {
-		cols = append(cols, "secret")
-		args = append(args, *r.t.secret(v))
+	args := append([]any{*m.ID, statusOf(m), micros(*m.CreatedAt), micros(*m.UpdatedAt), string(data)}, nullEmpty(tb.vals(v))...)
+	if tb.secret != nil {
+		args = append(args, *tb.secret(v))
 	}
-	q := "INSERT INTO " + r.t.name + " (" + strings.Join(cols, ", ") + ") VALUES (" + placeholders(len(cols)) + ")"
-	_, err = r.q.ExecContext(ctx, r.db.rebind(q), args...)
-	return r.db.mapErr("create "+r.t.entity, err)
+	return args, nil
 }
 
 func (r repo[T]) Update(ctx context.Context, v *T) error {

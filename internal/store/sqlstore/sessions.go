@@ -76,18 +76,59 @@ func (r sessionRepo) List(ctx context.Context, q store.Query) ([]charging.Sessio
 	return items, next, err
 }
 
+// Create holds the new session back (heldRows), to be inserted with the batch's other new
+// sessions at the end of the transaction or before it next reads sessions.
 func (r sessionRepo) Create(ctx context.Context, v *charging.Session) error {
-	delete(r.tx.prefetched, sessionKey(v.StationID, v.TxRef))
-	err := r.repo.Create(ctx, v)
-	if err == nil {
-		r.remember(v)
-		r.tx.touch(v)
+	row, err := sessions.row(v)
+	if err != nil {
+		return err
 	}
-	return err
+	t := r.tx
+	sk := sessionKey(v.StationID, v.StartKey)
+	if _, dup := t.newStarts[sk]; dup && v.StartKey != "" {
+		return &errs.Error{Kind: errs.Conflict, Op: "create session", Msg: "already exists"}
+	}
+	if err := t.newSessions.put("create session", v.ID, row); err != nil {
+		return err
+	}
+	if v.StartKey != "" {
+		delete(t.ahead.starts, sk) // read ahead as not seen: it is now
+		if t.newStarts == nil {
+			t.newStarts = make(map[string]string)
+		}
+		t.newStarts[sk] = v.ID
+	}
+	t.holdKey(v)
+	r.remember(v)
+	t.touch(v)
+	return nil
+}
+
+// holdKey records that the transaction holds back a write of v, which a read of it by
+// station and transaction must write first (pendingFor).
+func (t *tx) holdKey(v *charging.Session) {
+	k := sessionKey(v.StationID, v.TxRef)
+	delete(t.prefetched, k)
+	if t.pendKeys == nil {
+		t.pendKeys = make(map[string]bool)
+	}
+	t.pendKeys[k] = true
 }
 
 func (r sessionRepo) Update(ctx context.Context, v *charging.Session) error {
 	delete(r.tx.prefetched, sessionKey(v.StationID, v.TxRef))
+	if r.tx.newSessions.has(v.ID) {
+		// Created in this transaction and not yet written: the insert takes the update.
+		row, err := sessions.row(v)
+		if err != nil {
+			return err
+		}
+		r.tx.newSessions.replace(v.ID, row)
+		r.tx.holdKey(v)
+		r.remember(v)
+		r.tx.touch(v)
+		return nil
+	}
 	old, ok := r.tx.sessions[v.ID]
 	if !ok {
 		if err := r.repo.Update(ctx, v); err != nil {
@@ -109,10 +150,7 @@ func (r sessionRepo) Update(ctx context.Context, v *charging.Session) error {
 	if p == nil {
 		p = &pendingSession{id: v.ID}
 		r.tx.pendSessions[v.ID] = p
-		if r.tx.pendKeys == nil {
-			r.tx.pendKeys = make(map[string]bool)
-		}
-		r.tx.pendKeys[sessionKey(v.StationID, v.TxRef)] = true
+		r.tx.holdKey(v)
 	}
 	if v.Status != old.status {
 		p.dirty |= statusDirty
@@ -142,11 +180,16 @@ type pendingSession struct {
 
 const statusDirty = 1 << 31
 
-// flushSessions writes the held-back session updates: sessions whose updates changed the same
-// columns go together in one UPDATE … FROM a VALUES list, in id order (the order concurrent
-// PostgreSQL batches take the rows' locks in).
+// flushSessions writes the held-back new sessions, then the held-back session updates:
+// sessions whose updates changed the same columns go together in one UPDATE … FROM a VALUES
+// list, in id order (the order concurrent PostgreSQL batches take the rows' locks in).
 func (t *tx) flushSessions(ctx context.Context) error {
+	clear(t.newStarts)
+	if err := t.newSessions.flush(ctx, t, "create session", sessions.insertHead()); err != nil {
+		return err
+	}
 	if len(t.pendSessions) == 0 {
+		clear(t.pendKeys)
 		return nil
 	}
 	ps := make([]*pendingSession, 0, len(t.pendSessions))
@@ -295,6 +338,9 @@ func (t *tx) PrefetchSessions(ctx context.Context, refs []store.SessionRef) erro
 	if err := t.prefetchSessions(ctx, refs); err != nil {
 		return err
 	}
+	if err := t.prefetchStarts(ctx, refs); err != nil {
+		return err
+	}
 	return t.prefetchEnding(ctx, refs)
 }
 
@@ -303,31 +349,29 @@ func (t *tx) prefetchSessions(ctx context.Context, refs []store.SessionRef) erro
 		return nil
 	}
 	seen := make(map[string]bool, len(refs))
-	uniq := make([]store.SessionRef, 0, len(refs))
+	pairs := make([][2]string, 0, len(refs))
 	for _, ref := range refs {
 		k := sessionKey(ref.StationID, ref.TxRef)
-		if _, ok := t.prefetched[k]; ok || seen[k] || t.pendingFor(ref.StationID, ref.TxRef) {
+		if _, ok := t.prefetched[k]; ok || ref.TxRef == "" || seen[k] || t.pendingFor(ref.StationID, ref.TxRef) {
 			continue
 		}
 		seen[k] = true
-		uniq = append(uniq, ref)
+		pairs = append(pairs, [2]string{ref.StationID, ref.TxRef})
 	}
 	r := t.Sessions().(sessionRepo)
-	for from := 0; from < len(uniq); from += rowsPerStmt {
-		part := uniq[from:min(from+rowsPerStmt, len(uniq))]
-		n := prefetchRows(len(part))
-		args := make([]any, 0, 2*n)
-		for i := range n {
-			ref := part[min(i, len(part)-1)]
-			args = append(args, ref.StationID, ref.TxRef)
-		}
-		q := "SELECT s.data FROM sessions s JOIN (VALUES " + strings.Repeat("(CAST(? AS TEXT), CAST(? AS TEXT)), ", n-1) +
-			"(CAST(? AS TEXT), CAST(? AS TEXT))) AS v(station_id, tx_ref) ON s.station_id = v.station_id AND s.tx_ref = v.tx_ref"
-		if err := t.prefetch(ctx, r, t.db.rebind(q), args); err != nil {
-			return err
-		}
-	}
-	return nil
+	return t.queryPairs(ctx, "prefetch sessions", "station_id, tx_ref",
+		"SELECT s.data FROM sessions s JOIN v ON s.station_id = v.station_id AND s.tx_ref = v.tx_ref", pairs,
+		func(rows *sql.Rows) error {
+			v, err := r.scan(rows)
+			if err != nil {
+				return err
+			}
+			if t.prefetched == nil {
+				t.prefetched = make(map[string]*charging.Session)
+			}
+			t.prefetched[sessionKey(v.StationID, v.TxRef)] = v
+			return nil
+		})
 }
 
 // prefetchRows is the length a prefetch list of n sessions is padded to, with its last one:
@@ -336,23 +380,54 @@ func (t *tx) prefetchSessions(ctx context.Context, refs []store.SessionRef) erro
 // multi-row writes of a batch already vary by row count).
 func prefetchRows(n int) int { return min(rowsPerStmt, 1<<bits.Len(uint(n-1))) }
 
-func (t *tx) prefetch(ctx context.Context, r sessionRepo, q string, args []any) error {
-	rows, err := t.q.QueryContext(ctx, q, args...)
-	if err != nil {
-		return t.db.mapErr("prefetch sessions", err)
-	}
-	defer rows.Close()
-	if t.prefetched == nil {
-		t.prefetched = make(map[string]*charging.Session)
-	}
-	for rows.Next() {
-		v, err := r.scan(rows)
-		if err != nil {
-			return t.db.mapErr("prefetch sessions", err)
+// queryPairs runs query over a list v(cols) of text pairs, "WITH v(cols) AS (VALUES (?, ?), …)
+// query", rowsPerStmt pairs a statement, and calls scan for each row. Each list is padded to
+// prefetchRows with its last pair, as queryIn pads its ids. The values are cast in every row:
+// PostgreSQL types a VALUES column from its rows.
+func (t *tx) queryPairs(ctx context.Context, op, cols, query string, pairs [][2]string, scan func(*sql.Rows) error) error {
+	for from := 0; from < len(pairs); from += rowsPerStmt {
+		part := pairs[from:min(from+rowsPerStmt, len(pairs))]
+		n := prefetchRows(len(part))
+		args := make([]any, 0, 2*n)
+		for i := range n {
+			p := part[min(i, len(part)-1)]
+			args = append(args, p[0], p[1])
 		}
-		t.prefetched[sessionKey(v.StationID, v.TxRef)] = v
+		q := "WITH v(" + cols + ") AS (VALUES " + strings.Repeat("(CAST(? AS TEXT), CAST(? AS TEXT)), ", n-1) +
+			"(CAST(? AS TEXT), CAST(? AS TEXT))) " + query
+		if err := t.queryEach(ctx, op, q, args, scan); err != nil {
+			return err
+		}
 	}
-	return t.db.mapErr("prefetch sessions", rows.Err())
+	return nil
+}
+
+// prefetchStarts reads ahead, for the refs that may start a session (StartKey), whether their
+// station's start key was seen before: a statement for the batch, where SessionByStartKey
+// asked once per StartTransaction (and nearly always heard no).
+func (t *tx) prefetchStarts(ctx context.Context, refs []store.SessionRef) error {
+	var pairs [][2]string
+	for _, ref := range refs {
+		k := sessionKey(ref.StationID, ref.StartKey)
+		if _, done := t.ahead.starts[k]; done || ref.StartKey == "" || t.newStarts[k] != "" {
+			continue
+		}
+		if t.ahead.starts == nil {
+			t.ahead.starts = make(map[string]string)
+		}
+		t.ahead.starts[k] = "" // read, and not seen unless the query finds it
+		pairs = append(pairs, [2]string{ref.StationID, ref.StartKey})
+	}
+	return t.queryPairs(ctx, "read start keys ahead", "station_id, start_key",
+		"SELECT s.station_id, s.start_key, s.id FROM sessions s JOIN v ON s.station_id = v.station_id AND s.start_key = v.start_key WHERE s.start_key <> ''", pairs,
+		func(rows *sql.Rows) error {
+			var station, key, id string
+			if err := rows.Scan(&station, &key, &id); err != nil {
+				return err
+			}
+			t.ahead.starts[sessionKey(station, key)] = id
+			return nil
+		})
 }
 
 // startKeyQuery finds a station's session by start key through the unique index
@@ -371,6 +446,16 @@ func (t *tx) SessionByStartKey(ctx context.Context, stationID, key string) (*cha
 	if key == "" {
 		return nil, errs.E(errs.NotFound, "no session with an empty start key")
 	}
+	k := sessionKey(stationID, key)
+	if id, ok := t.newStarts[k]; ok {
+		return t.Sessions().Get(ctx, id) // created in this transaction: Get writes it first
+	}
+	if id, ok := t.ahead.starts[k]; ok {
+		if id == "" {
+			return nil, errs.E(errs.NotFound, "no session with start key %q at %s", key, stationID)
+		}
+		return t.Sessions().Get(ctx, id)
+	}
 	var id string
 	err := t.q.QueryRowContext(ctx, t.db.rebind(startKeyQuery), stationID, key).Scan(&id)
 	if err == sql.ErrNoRows {
@@ -382,8 +467,8 @@ func (t *tx) SessionByStartKey(ctx context.Context, stationID, key string) (*cha
 	return t.Sessions().Get(ctx, id)
 }
 
-// pendingFor tells whether the transaction holds back an update of the station's session
-// with that transaction id.
+// pendingFor tells whether the transaction holds back a write (the session new, or an update)
+// of the station's session with that transaction id.
 func (t *tx) pendingFor(stationID, txRef string) bool {
 	return t.pendKeys[sessionKey(stationID, txRef)]
 }

@@ -113,7 +113,12 @@ type tx struct {
 	autocommit bool
 	// Session updates held back to be written together (sessions.go).
 	pendSessions map[string]*pendingSession
-	pendKeys     map[string]bool // sessionKey of each pending session
+	pendKeys     map[string]bool // sessionKey of each pending session, new or updated
+	// New sessions held back (heldRows), and their ids by sessionKey(station, start key).
+	newSessions heldRows
+	newStarts   map[string]string
+	// New CDRs held back (cdrs.go).
+	newCDRRows heldRows
 	// Sessions read ahead for the batch by PrefetchSessions, by sessionKey, as stored when
 	// read; an entry goes when the transaction writes that session (sessions.go).
 	prefetched map[string]*charging.Session
@@ -148,6 +153,9 @@ func (t *tx) flush(ctx context.Context) error {
 		return err
 	}
 	if err := t.flushSessions(ctx); err != nil {
+		return err
+	}
+	if err := t.flushCDRs(ctx); err != nil {
 		return err
 	}
 	if err := t.flushLedger(ctx); err != nil {
