@@ -57,7 +57,7 @@ type DB struct {
 	// chore is work for the writer's connection, run before its next write transaction
 	// (OnWriter).
 	chore atomic.Pointer[func(context.Context, *sql.Conn)]
-	// txNos are transaction ids drawn with TxNoSQL and not handed out yet.
+	// txNos are transaction ids drawn (TxNoSQL, or SQLite's counter row) and not handed out yet.
 	txNos struct {
 		sync.Mutex
 		free []int64
@@ -230,6 +230,11 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(store.Tx) error) (e
 		}
 		if t != nil && t.touched != nil {
 			db.active.putLocked(t.touched)
+		}
+		if t != nil && len(t.txNos) > 0 {
+			db.txNos.Lock()
+			db.txNos.free = append(db.txNos.free, t.txNos...)
+			db.txNos.Unlock()
 		}
 	}()
 	var q querier = sqlTx

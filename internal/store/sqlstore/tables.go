@@ -119,6 +119,9 @@ type tx struct {
 	newStarts   map[string]string
 	// New CDRs held back (cdrs.go).
 	newCDRRows heldRows
+	// txNos: the transaction ids of the block this transaction drew from SQLite's counter row
+	// and has not handed out (NextTransactionNo); the node gets them when it commits.
+	txNos []int64
 	// Sessions read ahead for the batch by PrefetchSessions, by sessionKey, as stored when
 	// read; an entry goes when the transaction writes that session (sessions.go).
 	prefetched map[string]*charging.Session
