@@ -224,6 +224,12 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(store.Tx) error) (e
 			db.active.mu.Lock()
 			defer db.active.mu.Unlock()
 		}
+		if t != nil && len(t.txNos) > 0 {
+			// The same for the transaction ids left of the block it drew: the next one
+			// must take them, not draw a block above them (ids ascend on a node).
+			db.txNos.Lock()
+			defer db.txNos.Unlock()
+		}
 		if cerr := sqlTx.Commit(); cerr != nil {
 			err = errs.Wrap("commit", cerr)
 			return
@@ -232,9 +238,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(store.Tx) error) (e
 			db.active.putLocked(t.touched)
 		}
 		if t != nil && len(t.txNos) > 0 {
-			db.txNos.Lock()
 			db.txNos.free = append(db.txNos.free, t.txNos...)
-			db.txNos.Unlock()
 		}
 	}()
 	var q querier = sqlTx
