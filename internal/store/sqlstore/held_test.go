@@ -41,6 +41,9 @@ func heldFixture(t *testing.T, s store.Store, now time.Time) {
 	})
 }
 
+// statements is how many statements the process's stores have run so far.
+func statements() int64 { n, _ := sqlstore.Counts(); return n }
+
 func heldSession(id, station, txRef, startKey string, now time.Time) *charging.Session {
 	return &charging.Session{ID: id, StationID: station, EVSENo: 1, TxRef: txRef, StartKey: startKey, Kind: charging.KindCharge,
 		Status: charging.Active, StartedAt: now, UpdatedAt: now}
@@ -54,11 +57,10 @@ func heldSession(id, station, txRef, startKey string, now time.Time) *charging.S
 func TestHeldInserts(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
-	stmts := func() int64 { n, _ := sqlstore.Counts(); return n }
 	storetest.Each(t, func(t *testing.T, s store.Store) {
 		heldFixture(t, s, now)
 		write(t, s, func(tx store.Tx) error {
-			n0 := stmts()
+			n0 := statements()
 			a := heldSession("ses_hr_a", "CP-HR1", "10", "CP-HR1|a", now)
 			b := heldSession("ses_hr_b", "CP-HR2", "11", "CP-HR2|b", now)
 			for _, v := range []*charging.Session{a, b} {
@@ -82,7 +84,7 @@ func TestHeldInserts(t *testing.T) {
 			if err := tx.CDRs().Update(ctx, &cdr); err != nil {
 				return err
 			}
-			if n := stmts() - n0; n != 0 {
+			if n := statements() - n0; n != 0 {
 				t.Errorf("creating and updating held-back rows took %d statements, want 0", n)
 			}
 			// A second row with a held-back id or start key is refused at once.
@@ -103,7 +105,7 @@ func TestHeldInserts(t *testing.T) {
 				t.Errorf("SessionByTx(CP-HR1, 10) = %+v, %v; want ses_hr_a with 7500 Wh", got, err)
 			}
 			// Listing sessions writes the held-back ones first: both in one statement.
-			n1 := stmts()
+			n1 := statements()
 			items, _, err := tx.Sessions().List(ctx, store.Query{Filter: map[string]string{"status": charging.Completed}, Limit: 10})
 			if err != nil {
 				return err
@@ -111,7 +113,7 @@ func TestHeldInserts(t *testing.T) {
 			if len(items) != 1 || items[0].ID != "ses_hr_a" {
 				t.Errorf("completed sessions: %v, want ses_hr_a (its status column as updated)", items)
 			}
-			if n := stmts() - n1; n > 2 {
+			if n := statements() - n1; n > 2 {
 				t.Errorf("writing two held-back sessions and listing took %d statements, want at most 2", n)
 			}
 			if got, err := tx.SessionByStartKey(ctx, "CP-HR2", "CP-HR2|b"); err != nil || got.ID != "ses_hr_b" {
@@ -165,7 +167,6 @@ func TestHeldInserts(t *testing.T) {
 func TestReadAheadForStarts(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
-	stmts := func() int64 { n, _ := sqlstore.Counts(); return n }
 	storetest.Each(t, func(t *testing.T, s store.Store) {
 		heldFixture(t, s, now)
 		refs := []store.SessionRef{
@@ -182,11 +183,11 @@ func TestReadAheadForStarts(t *testing.T) {
 					return err
 				}
 			}
-			n0 := stmts()
+			n0 := statements()
 			if err := tx.PrefetchSessions(ctx, refs); err != nil {
 				return err
 			}
-			n1 := stmts()
+			n1 := statements()
 			if n := n1 - n0; n != 3 {
 				t.Errorf("reading ahead for starts took %d statements, want 3 (start keys, locks, the unknown token)", n)
 			}
@@ -203,7 +204,7 @@ func TestReadAheadForStarts(t *testing.T) {
 					t.Errorf("balance of %s: %d, %v", acc, bal, err)
 				}
 			}
-			if n := stmts() - n1; n != 0 {
+			if n := statements() - n1; n != 0 {
 				t.Errorf("answers read ahead took %d statements, want 0", n)
 			}
 			if got, err := tx.SessionByStartKey(ctx, "CP-HR0", "CP-HR0|old"); err != nil || got.ID != "ses_hr_old" {
