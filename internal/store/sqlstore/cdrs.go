@@ -29,11 +29,7 @@ func (t *tx) CDRs() store.Repo[billing.CDRRecord] {
 }
 
 func (r cdrRepo) Create(ctx context.Context, v *billing.CDRRecord) error {
-	row, err := cdrs.row(v)
-	if err != nil {
-		return err
-	}
-	if err := r.tx.newCDRRows.put("create CDR", v.ID, row); err != nil {
+	if err := r.tx.newCDRRows.hold(cdrs, v); err != nil {
 		return err
 	}
 	if r.tx.newCDRs == nil {
@@ -65,15 +61,12 @@ func (r cdrRepo) List(ctx context.Context, q store.Query) ([]billing.CDRRecord, 
 }
 
 func (r cdrRepo) Update(ctx context.Context, v *billing.CDRRecord) error {
-	if r.tx.newCDRRows.has(v.ID) {
-		// Created in this transaction and not yet written: the insert takes the update.
-		row, err := cdrs.row(v)
-		if err != nil {
-			return err
+	// Created in this transaction and not yet written: the insert takes the update.
+	if held, err := r.tx.newCDRRows.rehold(cdrs, v); held || err != nil {
+		if err == nil {
+			r.tx.newCDRs[v.ID] = *v
 		}
-		r.tx.newCDRRows.replace(v.ID, row)
-		r.tx.newCDRs[v.ID] = *v
-		return nil
+		return err
 	}
 	delete(r.tx.newCDRs, v.ID) // read from the table again after a change
 	return r.repo.Update(ctx, v)
@@ -81,5 +74,5 @@ func (r cdrRepo) Update(ctx context.Context, v *billing.CDRRecord) error {
 
 // flushCDRs inserts the CDRs held back.
 func (t *tx) flushCDRs(ctx context.Context) error {
-	return t.newCDRRows.flush(ctx, t, "create CDR", cdrs.insertHead())
+	return t.newCDRRows.flush(ctx, t, cdrs)
 }

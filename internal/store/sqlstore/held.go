@@ -14,16 +14,22 @@ import (
 // rather than a statement each: on PostgreSQL those were a round trip a session each, two in
 // five of the writer's statements under the load tool. A unique key already taken fails the
 // flush with Conflict, as the insert would have; a batch (app.Batcher) then runs each of its
-// functions again alone, and the failing one's own flush reports it.
-type heldRows struct {
+// functions again alone, and the failing one's own flush reports it. Each method takes the
+// table the rows are for.
+type heldRows[T any] struct {
 	rows map[string][]any
 }
 
-// put holds back row (table.row) as the new row id; a second row with the same id in one
-// transaction is a Conflict at once, as its insert was.
-func (h *heldRows) put(op, id string, row []any) error {
+// hold holds v back as a new row of tb; a second row with the same id in one transaction is a
+// Conflict at once, as its insert was.
+func (h *heldRows[T]) hold(tb *table[T], v *T) error {
+	row, err := tb.row(v)
+	if err != nil {
+		return err
+	}
+	id := *tb.meta(v).ID
 	if _, ok := h.rows[id]; ok {
-		return &errs.Error{Kind: errs.Conflict, Op: op, Msg: "already exists"}
+		return &errs.Error{Kind: errs.Conflict, Op: "create " + tb.entity, Msg: "already exists"}
 	}
 	if h.rows == nil {
 		h.rows = make(map[string][]any)
@@ -32,26 +38,30 @@ func (h *heldRows) put(op, id string, row []any) error {
 	return nil
 }
 
-// has tells whether the row id is held back.
-func (h *heldRows) has(id string) bool {
-	_, ok := h.rows[id]
-	return ok
+// rehold puts v in place of its row if that is held back (an update of a row this transaction
+// created and has not written), and tells whether it was.
+func (h *heldRows[T]) rehold(tb *table[T], v *T) (bool, error) {
+	id := *tb.meta(v).ID
+	if _, ok := h.rows[id]; !ok {
+		return false, nil
+	}
+	row, err := tb.row(v)
+	if err != nil {
+		return true, err
+	}
+	h.rows[id] = row
+	return true, nil
 }
 
-// replace changes a held-back row before it is written (an update of a row this transaction
-// created).
-func (h *heldRows) replace(id string, row []any) { h.rows[id] = row }
-
-// flush inserts the held-back rows: head is the table's insertHead, op names the insert in
-// errors.
-func (h *heldRows) flush(ctx context.Context, t *tx, op, head string) error {
+// flush inserts the held-back rows into tb.
+func (h *heldRows[T]) flush(ctx context.Context, t *tx, tb *table[T]) error {
 	if len(h.rows) == 0 {
 		return nil
 	}
 	rows := h.rows
 	h.rows = nil
 	ids := slices.Sorted(maps.Keys(rows))
-	return t.execRows(ctx, op, head, "", len(rows[ids[0]]), len(ids), func(args []any, i int) []any {
+	return t.execRows(ctx, "create "+tb.entity, tb.insertHead(), "", len(tb.insertCols()), len(ids), func(args []any, i int) []any {
 		return append(args, rows[ids[i]]...)
 	})
 }

@@ -109,9 +109,15 @@ func (t *tx) pendingPost(key string) *account.LedgerTx {
 	if !ok {
 		return nil
 	}
-	lt := t.pendPosts[i].lt
-	lt.Entries = slices.Clone(lt.Entries)
+	lt := clonePosting(&t.pendPosts[i].lt)
 	return &lt
+}
+
+// clonePosting is a copy of lt that shares no entries with it.
+func clonePosting(lt *account.LedgerTx) account.LedgerTx {
+	c := *lt
+	c.Entries = slices.Clone(lt.Entries)
+	return c
 }
 
 // flushPosts writes the held-back postings, before their entries (which refer to them). A key
@@ -285,9 +291,7 @@ func (t *tx) withHeldPosts(out []account.LedgerTx, ref string) []account.LedgerT
 	held := false
 	for i := range t.pendPosts {
 		if p := &t.pendPosts[i]; p.lt.Ref == ref {
-			lt := p.lt
-			lt.Entries = slices.Clone(lt.Entries)
-			out, held = append(out, lt), true
+			out, held = append(out, clonePosting(&p.lt)), true
 		}
 	}
 	if held {

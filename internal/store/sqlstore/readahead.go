@@ -36,18 +36,21 @@ type readAhead struct {
 // name without a statement: from SQLite's active-session cache or the sessions just read ahead.
 // It reads what app.endBilling will: the readings of a session with a tariff (to rate it), and
 // the postings and locked balance of one paid from its account. A session it cannot name, or
-// one rated before, is left to the look-ups of its own.
+// one rated before, is left to the look-ups of its own. It also locks the accounts of the
+// refs that may start a session (IdToken), as app.authorizeIn will, in the same statement.
 func (t *tx) prefetchEnding(ctx context.Context, refs []store.SessionRef) error {
 	var rated, paid, accounts []string
 	seen := map[string]bool{}
+	lock := func(id string) {
+		if _, locked := t.locked[id]; !locked && !seen[id] {
+			seen[id] = true
+			accounts = append(accounts, id)
+		}
+	}
 	for _, ref := range refs {
 		if ref.IdToken != "" {
-			// A start locks its token's account (app.authorizeIn): with the others, in order.
-			if id := t.tokenAccount(ctx, ref.IdToken); id != "" && !seen[id] {
-				if _, locked := t.locked[id]; !locked {
-					seen[id] = true
-					accounts = append(accounts, id)
-				}
+			if id := t.tokenAccount(ctx, ref.IdToken); id != "" {
+				lock(id)
 			}
 		}
 		if !ref.Ending {
@@ -67,10 +70,7 @@ func (t *tx) prefetchEnding(ctx context.Context, refs []store.SessionRef) error 
 		if _, done := t.ahead.posts[s.ID]; !done {
 			paid = append(paid, s.ID)
 		}
-		if _, locked := t.locked[s.AccountID]; !locked && !seen[s.AccountID] {
-			seen[s.AccountID] = true
-			accounts = append(accounts, s.AccountID)
-		}
+		lock(s.AccountID)
 	}
 	// The accounts are locked before their postings are read, as settling a session alone
 	// does: on PostgreSQL no posting to them can then commit between the read and the use.
@@ -107,18 +107,26 @@ func (t *tx) peekSession(stationID, txRef string) *charging.Session {
 	return t.prefetched[k]
 }
 
-// queryIn runs head + " IN (?, …)" + tail over ids, rowsPerStmt of them a statement, and calls
-// scan for each row. Each list is padded to prefetchRows with its last id: a few statement
-// texts, as for the sessions read ahead.
+// queryIn runs head + " IN (?, …)" + tail over ids, rowsPerStmt of them a statement
+// (queryPadded), and calls scan for each row.
 func (t *tx) queryIn(ctx context.Context, op, head, tail string, ids []string, scan func(*sql.Rows) error) error {
-	for from := 0; from < len(ids); from += rowsPerStmt {
-		part := ids[from:min(from+rowsPerStmt, len(ids))]
-		n := prefetchRows(len(part))
-		args := make([]any, n)
-		for i := range n {
-			args[i] = part[min(i, len(part)-1)]
+	return t.queryPadded(ctx, op, len(ids), func(args []any, i int) []any { return append(args, ids[i]) },
+		func(n int) string { return head + " IN (" + strings.Repeat("?, ", n-1) + "?)" + tail }, scan)
+}
+
+// queryPadded runs a query over a list of n items, rowsPerStmt of them a statement, and calls
+// scan for each row: text(k) is the statement for k items, and item(args, i) appends item i's
+// arguments. Each list is padded to prefetchRows with its last item, so that a few statement
+// texts serve every batch size, as for the sessions read ahead.
+func (t *tx) queryPadded(ctx context.Context, op string, n int, item func(args []any, i int) []any, text func(k int) string, scan func(*sql.Rows) error) error {
+	for from := 0; from < n; from += rowsPerStmt {
+		m := min(rowsPerStmt, n-from)
+		k := prefetchRows(m)
+		var args []any
+		for i := range k {
+			args = item(args, from+min(i, m-1))
 		}
-		if err := t.queryEach(ctx, op, head+" IN ("+strings.Repeat("?, ", n-1)+"?)"+tail, args, scan); err != nil {
+		if err := t.queryEach(ctx, op, text(k), args, scan); err != nil {
 			return err
 		}
 	}
@@ -196,9 +204,8 @@ func (t *tx) aheadPosts(ref string) ([]account.LedgerTx, bool) {
 		return nil, false
 	}
 	out := make([]account.LedgerTx, len(list))
-	for i, lt := range list {
-		lt.Entries = slices.Clone(lt.Entries)
-		out[i] = lt
+	for i := range list {
+		out[i] = clonePosting(&list[i])
 	}
 	sortPostings(out)
 	return out, true
@@ -207,9 +214,7 @@ func (t *tx) aheadPosts(ref string) ([]account.LedgerTx, bool) {
 // wrotePost adds a posting just written to its reference's list read ahead.
 func (t *tx) wrotePost(lt *account.LedgerTx) {
 	if list, ok := t.ahead.posts[lt.Ref]; ok {
-		c := *lt
-		c.Entries = slices.Clone(lt.Entries)
-		t.ahead.posts[lt.Ref] = append(list, c)
+		t.ahead.posts[lt.Ref] = append(list, clonePosting(lt))
 	}
 }
 

@@ -79,16 +79,12 @@ func (r sessionRepo) List(ctx context.Context, q store.Query) ([]charging.Sessio
 // Create holds the new session back (heldRows), to be inserted with the batch's other new
 // sessions at the end of the transaction or before it next reads sessions.
 func (r sessionRepo) Create(ctx context.Context, v *charging.Session) error {
-	row, err := sessions.row(v)
-	if err != nil {
-		return err
-	}
 	t := r.tx
 	sk := sessionKey(v.StationID, v.StartKey)
 	if _, dup := t.newStarts[sk]; dup && v.StartKey != "" {
 		return &errs.Error{Kind: errs.Conflict, Op: "create session", Msg: "already exists"}
 	}
-	if err := t.newSessions.put("create session", v.ID, row); err != nil {
+	if err := t.newSessions.hold(sessions, v); err != nil {
 		return err
 	}
 	if v.StartKey != "" {
@@ -98,10 +94,16 @@ func (r sessionRepo) Create(ctx context.Context, v *charging.Session) error {
 		}
 		t.newStarts[sk] = v.ID
 	}
-	t.holdKey(v)
-	r.remember(v)
-	t.touch(v)
+	r.held(v)
 	return nil
+}
+
+// held records a write of v held back: its columns as the transaction leaves them, the state
+// for the active-session cache, and its key for pendingFor.
+func (r sessionRepo) held(v *charging.Session) {
+	r.tx.holdKey(v)
+	r.remember(v)
+	r.tx.touch(v)
 }
 
 // holdKey records that the transaction holds back a write of v, which a read of it by
@@ -117,17 +119,12 @@ func (t *tx) holdKey(v *charging.Session) {
 
 func (r sessionRepo) Update(ctx context.Context, v *charging.Session) error {
 	delete(r.tx.prefetched, sessionKey(v.StationID, v.TxRef))
-	if r.tx.newSessions.has(v.ID) {
-		// Created in this transaction and not yet written: the insert takes the update.
-		row, err := sessions.row(v)
-		if err != nil {
-			return err
+	// Created in this transaction and not yet written: the insert takes the update.
+	if held, err := r.tx.newSessions.rehold(sessions, v); held || err != nil {
+		if err == nil {
+			r.held(v)
 		}
-		r.tx.newSessions.replace(v.ID, row)
-		r.tx.holdKey(v)
-		r.remember(v)
-		r.tx.touch(v)
-		return nil
+		return err
 	}
 	old, ok := r.tx.sessions[v.ID]
 	if !ok {
@@ -185,11 +182,11 @@ const statusDirty = 1 << 31
 // list, in id order (the order concurrent PostgreSQL batches take the rows' locks in).
 func (t *tx) flushSessions(ctx context.Context) error {
 	clear(t.newStarts)
-	if err := t.newSessions.flush(ctx, t, "create session", sessions.insertHead()); err != nil {
+	clear(t.pendKeys)
+	if err := t.newSessions.flush(ctx, t, sessions); err != nil {
 		return err
 	}
 	if len(t.pendSessions) == 0 {
-		clear(t.pendKeys)
 		return nil
 	}
 	ps := make([]*pendingSession, 0, len(t.pendSessions))
@@ -197,7 +194,6 @@ func (t *tx) flushSessions(ctx context.Context) error {
 		ps = append(ps, p)
 	}
 	clear(t.pendSessions)
-	clear(t.pendKeys)
 	slices.SortFunc(ps, func(a, b *pendingSession) int {
 		return cmp.Or(cmp.Compare(a.dirty, b.dirty), strings.Compare(a.id, b.id))
 	})
@@ -381,25 +377,14 @@ func (t *tx) prefetchSessions(ctx context.Context, refs []store.SessionRef) erro
 func prefetchRows(n int) int { return min(rowsPerStmt, 1<<bits.Len(uint(n-1))) }
 
 // queryPairs runs query over a list v(cols) of text pairs, "WITH v(cols) AS (VALUES (?, ?), …)
-// query", rowsPerStmt pairs a statement, and calls scan for each row. Each list is padded to
-// prefetchRows with its last pair, as queryIn pads its ids. The values are cast in every row:
-// PostgreSQL types a VALUES column from its rows.
+// query", rowsPerStmt pairs a statement (queryPadded), and calls scan for each row. The values
+// are cast in every row: PostgreSQL types a VALUES column from its rows.
 func (t *tx) queryPairs(ctx context.Context, op, cols, query string, pairs [][2]string, scan func(*sql.Rows) error) error {
-	for from := 0; from < len(pairs); from += rowsPerStmt {
-		part := pairs[from:min(from+rowsPerStmt, len(pairs))]
-		n := prefetchRows(len(part))
-		args := make([]any, 0, 2*n)
-		for i := range n {
-			p := part[min(i, len(part)-1)]
-			args = append(args, p[0], p[1])
-		}
-		q := "WITH v(" + cols + ") AS (VALUES " + strings.Repeat("(CAST(? AS TEXT), CAST(? AS TEXT)), ", n-1) +
-			"(CAST(? AS TEXT), CAST(? AS TEXT))) " + query
-		if err := t.queryEach(ctx, op, q, args, scan); err != nil {
-			return err
-		}
-	}
-	return nil
+	return t.queryPadded(ctx, op, len(pairs), func(args []any, i int) []any { return append(args, pairs[i][0], pairs[i][1]) },
+		func(n int) string {
+			return "WITH v(" + cols + ") AS (VALUES " + strings.Repeat("(CAST(? AS TEXT), CAST(? AS TEXT)), ", n-1) +
+				"(CAST(? AS TEXT), CAST(? AS TEXT))) " + query
+		}, scan)
 }
 
 // prefetchStarts reads ahead, for the refs that may start a session (StartKey), whether their

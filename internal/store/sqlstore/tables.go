@@ -115,10 +115,10 @@ type tx struct {
 	pendSessions map[string]*pendingSession
 	pendKeys     map[string]bool // sessionKey of each pending session, new or updated
 	// New sessions held back (heldRows), and their ids by sessionKey(station, start key).
-	newSessions heldRows
+	newSessions heldRows[charging.Session]
 	newStarts   map[string]string
 	// New CDRs held back (cdrs.go).
-	newCDRRows heldRows
+	newCDRRows heldRows[billing.CDRRecord]
 	// txNos: the transaction ids of the block this transaction drew from SQLite's counter row
 	// and has not handed out (NextTransactionNo); the node gets them when it commits.
 	txNos []int64
