@@ -3,8 +3,10 @@
 #
 # Compares two `evcs` binaries under the load tool: runs scripts/load-run.sh with A, then B, PAIRS
 # times (default 3), each run on a fresh store, and prints every run's line and then each binary's
-# mean rate and B's mean as a share of A's. Runs alternate because this machine's rate drifts
-# by ±10 % between runs of one binary: a change smaller than that shows only over several pairs.
+# mean rate and B's mean as a share of A's, and the same for the CPU time per message (the
+# server's plus PostgreSQL's, when it runs here). Runs alternate because this machine's rate
+# drifts by ±10 % between runs of one binary (±20 % within an hour seen on 2026-12-07): a
+# change smaller than that shows only over several pairs. CPU per message drifts less.
 # STORE is sqlite (a new file under a temp dir each run) or a PostgreSQL server URL without a
 # database name (a database evcs_ab is created for each run and dropped after it). A and B are
 # binaries, e.g. built from two commits:
@@ -50,7 +52,9 @@ run() {
   line=$(EVCS=$1 scripts/load-run.sh "$db" "${PROTO:-ocpp1.6}" "$DUR" "$N" | tail -1)
   [ "$STORE" = sqlite ] || psql "$STORE/postgres" -qAtc 'DROP DATABASE IF EXISTS evcs_ab' >/dev/null
   echo "$line" >&2
-  echo "$line" | sed -n 's/.* rate=\([0-9.]*\)\/s.*/\1/p'
+  # rate, and CPU µs per message of the server plus PostgreSQL's
+  echo " $line" | awk '{for (i = 1; i <= NF; i++) {split($i, kv, "="); v[kv[1]] = kv[2]}
+    sub("/s", "", v["rate"]); printf "%s:%d\n", v["rate"], v["server_cpu_us"] + v["pg_cpu_us"]}'
 }
 
 ra=(); rb=()
@@ -58,11 +62,12 @@ for p in $(seq 1 "$PAIRS"); do
   echo "pair $p: A" >&2; ra+=("$(run "$A")")
   echo "pair $p: B" >&2; rb+=("$(run "$B")")
 done
-echo "A: ${ra[*]}"
-echo "B: ${rb[*]}"
+echo "A (rate:cpu_us): ${ra[*]}"
+echo "B (rate:cpu_us): ${rb[*]}"
 awk -v a="${ra[*]}" -v b="${rb[*]}" 'BEGIN {
-  na = split(a, x, " "); nb = split(b, y, " "); sa = sb = 0
-  for (i = 1; i <= na; i++) sa += x[i]
-  for (i = 1; i <= nb; i++) sb += y[i]
+  na = split(a, x, " "); nb = split(b, y, " "); sa = sb = ca = cb = 0
+  for (i = 1; i <= na; i++) {split(x[i], f, ":"); sa += f[1]; ca += f[2]}
+  for (i = 1; i <= nb; i++) {split(y[i], f, ":"); sb += f[1]; cb += f[2]}
   printf "mean A %.0f msgs/s, B %.0f msgs/s: B is %.1f %% of A\n", sa / na, sb / nb, 100 * (sb / nb) / (sa / na)
+  printf "CPU per message (server + PostgreSQL): A %.0f µs, B %.0f µs: B is %.1f %% of A\n", ca / na, cb / nb, 100 * (cb / nb) / (ca / na)
 }'

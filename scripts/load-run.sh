@@ -5,7 +5,8 @@
 # fresh), provisions the largest station count with scripts/provision-sim.sh, then for each count
 # runs `evcs sim --load --mix $MIX` for DURATION (MIX: closed, the default, realistic or idle) and
 # prints its summary line (messages, rate, p50/p90/p99, errors, connected, peak_conns) with the
-# server's RSS. With ECHO=1 each count also runs against `evcs bench echo` (the ceiling: a bare
+# server's RSS and the CPU time per message, in µs, of the server (server_cpu_us) and, on a
+# PostgreSQL of this machine, of all PostgreSQL's processes (pg_cpu_us). With ECHO=1 each count also runs against `evcs bench echo` (the ceiling: a bare
 # OCPP server with canned replies) right after, and the line gets echo's rate and p99 and EVCS's
 # share of echo's rate. Stations connect at $RATE per second (default 500); past ~25,000 they dial from
 # 127.0.0.2, 127.0.0.3, … With DRIVERS=N (default 1) the stations charge with N drivers'
@@ -39,12 +40,24 @@ trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "http://$ADDR/readyz" >/dev/null && break; sleep 0.1; done
 scripts/provision-sim.sh "http://$ADDR" "$TOKEN" "$max" LOAD- LOAD-TAG "$DRIVERS" >/dev/null
 rss() { awk '/VmRSS/ {print $2 " kB"}' /proc/$PID/status; }
+# ticks PID...: CPU time (user + system, clock ticks) the processes have used so far.
+ticks() { for p in "$@"; do sed 's/.*) //' "/proc/$p/stat" 2>/dev/null; done | awk '{s += $12 + $13} END {print s + 0}'; }
+# pgticks: the same for PostgreSQL's processes, when the store is on this machine (backends
+# that start during a run count whole; the pool's connections outlive it).
+pgticks() { ticks $(pgrep -u postgres || true); }
+HZ=$(getconf CLK_TCK)
 echo "store=${DB%%:*} protocol=$PROTO mix=$MIX drivers=$DRIVERS server_pid=$PID rss_before=$(rss)"
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 for n in "$@"; do
+  s0=$(ticks $PID); p0=$(pgticks)
   line=$("$EVCS" sim --url "ws://$ADDR/ocpp" --stations "$n" --id-prefix LOAD- --tag LOAD-TAG --drivers "$DRIVERS" \
     --protocol "$PROTO" --load --mix "$MIX" --connect-rate "$RATE" --duration "$DUR" --evses 1 --seed 1)
-  line="$line rss=$(rss)"
+  # CPU per message, of the server and of PostgreSQL: steadier than the rate on a machine
+  # whose speed drifts between runs, and what the rate is bound by once the cores are busy.
+  msgs=$(echo " $line" | sed -n 's/.* messages=\([0-9]*\).*/\1/p')
+  cpu() { awk -v t="$1" -v m="$msgs" -v hz="$HZ" 'BEGIN {if (m > 0) printf "%.0f", t * 1e6 / hz / m; else print 0}'; }
+  line="$line rss=$(rss) server_cpu_us=$(cpu $(( $(ticks $PID) - s0 )))"
+  case $DB in postgres*) line="$line pg_cpu_us=$(cpu $(( $(pgticks) - p0 )))" ;; esac
   if [ "${ECHO:-0}" = 1 ]; then
     EADDR=127.0.0.1:$(( ${PORT:-18080} + 1 ))
     "$EVCS" bench echo --listen "$EADDR" >/dev/null 2>&1 &
