@@ -293,7 +293,14 @@ func (a *App) TransactionEvent(ctx context.Context, e TxEvent) (*charging.Sessio
 	var auth *charging.AuthResult
 	kind := ""
 	stop := false
-	err := a.Batch.DoSession(ctx, store.SessionRef{StationID: e.StationID, TxRef: e.TxRef, Ending: e.Type == "Ended"}, func(tx store.Tx) error {
+	ref := store.SessionRef{StationID: e.StationID, TxRef: e.TxRef, Ending: e.Type == "Ended"}
+	if e.Type == "Started" {
+		// A start bills the token's account (startBilling locks it): the batch locks it with
+		// the others', in one statement and one order, and authorizing reads its balance
+		// from that lock.
+		ref.IdToken = e.IdToken
+	}
+	err := a.Batch.DoSession(ctx, ref, func(tx store.Tx) error {
 		out, auth, kind, stop = nil, nil, "", false
 		if e.IdToken != "" {
 			r, err := a.authorizeTx(ctx, tx, e.IdToken)

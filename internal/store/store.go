@@ -192,9 +192,10 @@ type Tx interface {
 
 // SessionRef names a session by station and OCPP transaction id. Ending marks a session the
 // message may end (a stop, an Ended event), which the batch then reads ahead for. StartKey
-// and IdToken mark one the message may start (a 1.6 StartTransaction, which has no transaction
-// id yet): the batch reads ahead whether the station's start key was seen before
-// (SessionByStartKey), and locks the token's account.
+// marks one a 1.6 StartTransaction may start (it has no transaction id yet): the batch reads
+// ahead whether the station's start key was seen before (SessionByStartKey). IdToken marks a
+// start that bills the token's account (that StartTransaction, a 2.x Started event): the
+// batch locks the account with the others'.
 type SessionRef struct {
 	StationID, TxRef string
 	Ending           bool

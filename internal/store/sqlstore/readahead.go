@@ -30,6 +30,7 @@ type readAhead struct {
 	readings map[string][]charging.Reading // session id → stored readings
 	posts    map[string][]account.LedgerTx // ref → stored postings
 	starts   map[string]string             // sessionKey(station, start key) → session id, "" if none (sessions.go)
+	noTx     map[string]bool               // sessionKey(station, transaction) read ahead and not stored (sessions.go)
 }
 
 // prefetchEnding reads ahead for the refs marked Ending whose session this transaction can

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/evcs/evcs/internal/account"
 	"github.com/evcs/evcs/internal/asset"
 	"github.com/evcs/evcs/internal/charging"
+	"github.com/evcs/evcs/internal/errs"
 	"github.com/evcs/evcs/internal/store"
 	"github.com/evcs/evcs/internal/store/sqlstore"
 	"github.com/evcs/evcs/internal/store/storetest"
@@ -73,7 +73,6 @@ func TestReadAheadForEnding(t *testing.T) {
 		})
 		// A second, plain ref to the first session and a ref nobody started.
 		refs = append(refs, store.SessionRef{StationID: "CP-RA0", TxRef: "200"}, store.SessionRef{StationID: "CP-RA1", TxRef: "999", Ending: true})
-		pg := strings.HasSuffix(t.Name(), "postgres")
 
 		stmts := func() int64 { n, _ := sqlstore.Counts(); return n }
 		readings := func(tx store.Tx, ses string) []string {
@@ -122,8 +121,9 @@ func TestReadAheadForEnding(t *testing.T) {
 			if err := tx.PrefetchSessions(ctx, refs); err != nil {
 				return err
 			}
-			// Sessions (PostgreSQL only: SQLite's writer has them cached), readings, postings, locks.
-			if got, want := stmts()-n0, map[bool]int64{true: 4, false: 3}[pg]; got != want {
+			// Sessions (on SQLite only those its writer has not cached: transaction 999, which
+			// nobody started), readings, postings, locks.
+			if got, want := stmts()-n0, int64(4); got != want {
 				t.Errorf("reading ahead took %d statements, want %d", got, want)
 			}
 			n1 := stmts()
@@ -267,6 +267,71 @@ func TestLockKeepsBalance(t *testing.T) {
 			}
 			if bal, err := tx.Balance(ctx, "sys_cash_EUR"); err != nil || bal != -400 {
 				t.Errorf("system account's balance after its lock: %d, %v; want -400", bal, err)
+			}
+			return nil
+		})
+	})
+}
+
+// TestReadAheadForNewTransactions: a batch reads ahead, in one statement, the transactions its
+// messages name that the transaction does not know (on SQLite: that its writer has not
+// cached), and one not stored is then NotFound without a statement: an OCPP 2.x Started event
+// asks for its session before creating it. Once the transaction creates that session it finds
+// it, before and after writing it.
+func TestReadAheadForNewTransactions(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		heldFixture(t, s, now)
+		refs := []store.SessionRef{{StationID: "CP-HR0", TxRef: "1"}, {StationID: "CP-HR1", TxRef: "new-a"}, {StationID: "CP-HR2", TxRef: "new-b"},
+			{StationID: "CP-HR1", TxRef: "new-a"}}
+		write(t, s, func(tx store.Tx) error {
+			n0 := statements()
+			if err := tx.PrefetchSessions(ctx, refs); err != nil {
+				return err
+			}
+			if n := statements() - n0; n != 1 {
+				t.Errorf("reading ahead took %d statements, want 1", n)
+			}
+			n1 := statements()
+			if _, err := tx.SessionByTx(ctx, "CP-HR1", "new-a"); !errs.Is(err, errs.NotFound) {
+				t.Errorf("a transaction read ahead as not stored: %v, want NotFound", err)
+			}
+			if got, err := tx.SessionByTx(ctx, "CP-HR0", "1"); err != nil || got.ID != "ses_hr_old" {
+				t.Errorf("a stored transaction: %+v %v", got, err)
+			}
+			if n := statements() - n1; n != 0 {
+				t.Errorf("answers read ahead took %d statements, want 0", n)
+			}
+			created := heldSession("ses_hr_a", "CP-HR1", "new-a", "", now)
+			if err := tx.Sessions().Create(ctx, created); err != nil {
+				return err
+			}
+			if got, err := tx.SessionByTx(ctx, "CP-HR1", "new-a"); err != nil || got.ID != "ses_hr_a" {
+				t.Errorf("created after it was read ahead as not stored, held back: %+v %v", got, err)
+			}
+			if _, _, err := tx.Sessions().List(ctx, store.Query{Limit: 10}); err != nil { // writes the held-back session
+				return err
+			}
+			if got, err := tx.SessionByTx(ctx, "CP-HR1", "new-a"); err != nil || got.ID != "ses_hr_a" {
+				t.Errorf("created after it was read ahead as not stored, written: %+v %v", got, err)
+			}
+			return nil
+		})
+		// The next batch's writer has CP-HR1's new session cached (SQLite): nothing to read ahead.
+		// PostgreSQL reads it.
+		write(t, s, func(tx store.Tx) error {
+			n0 := statements()
+			if err := tx.PrefetchSessions(ctx, []store.SessionRef{{StationID: "CP-HR1", TxRef: "new-a"}}); err != nil {
+				return err
+			}
+			want := map[string]int64{"sqlite": 0, "postgres": 1}[s.Dialect()]
+			if n := statements() - n0; n != want {
+				t.Errorf("reading ahead a cached session took %d statements, want %d", n, want)
+			}
+			got, err := tx.SessionByTx(ctx, "CP-HR1", "new-a")
+			if err != nil || got.ID != "ses_hr_a" {
+				t.Errorf("the committed session: %+v %v", got, err)
 			}
 			return nil
 		})
