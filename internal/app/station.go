@@ -96,7 +96,14 @@ func (a *App) Status(ctx context.Context, c charging.StatusChange) error {
 // Authorize checks an id token for a station.
 func (a *App) Authorize(ctx context.Context, stationID, uid string) (charging.AuthResult, error) {
 	var res charging.AuthResult
-	err := a.Store.View(ctx, func(tx store.Tx) (err error) { res, err = a.authorizeTx(ctx, tx, uid); return })
+	err := a.Store.View(ctx, func(tx store.Tx) error {
+		if err := tx.PrefetchToken(ctx, uid); err != nil {
+			return err
+		}
+		var err error
+		res, err = a.authorizeTx(ctx, tx, uid)
+		return err
+	})
 	return res, errs.Wrap("authorize", err)
 }
 

@@ -143,6 +143,11 @@ type Tx interface {
 	// (Readings), their postings (Ledger().ByRef), and their accounts' balances, which it
 	// locks (Ledger().Lock). A hint: a store with its own cache of them may ignore it.
 	PrefetchSessions(ctx context.Context, refs []SessionRef) error
+	// PrefetchToken reads ahead, in a read transaction (View) that goes on to authorize the id
+	// token uid, what authorizing reads, in one statement where it can: the balance of the
+	// token's account (Balance) with what the store needs to read the token and the account
+	// exactly. A hint: a store may ignore it, and it does nothing in a write transaction.
+	PrefetchToken(ctx context.Context, uid string) error
 	// DeferPostings makes the transaction's ledger postings optimistic, for a batch that runs
 	// each of its functions again alone when it fails (app.Batcher): a posting is written with
 	// the others at the end (or before a ledger read that needs it), and one whose idempotency

@@ -119,6 +119,22 @@ func (t *mdTable) put(v int64, id, key string, d mdDoc) {
 	}
 }
 
+// peek is lookup at whatever version the entries were read at: a guess, for a read-ahead
+// whose statement reads the versions too, so that they confirm it or not.
+func (t *mdTable) peek(key string) (mdDoc, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	id := t.keys[key]
+	if id == "" {
+		return mdDoc{}, false
+	}
+	d, ok := t.docs[id]
+	return d, ok
+}
+
+// versionsQuery reads the versions of the cached tables.
+const versionsQuery = "SELECT name, v FROM cache_versions"
+
 // version is the table's version as this transaction sees it; ok is false when the cache
 // cannot be used (a write in this transaction, or the versions could not be read).
 func (t *tx) version(ctx context.Context, table int) (int64, bool) {
@@ -126,33 +142,45 @@ func (t *tx) version(ctx context.Context, table int) (int64, bool) {
 		return 0, false
 	}
 	if !t.verLoaded {
-		rows, err := t.q.QueryContext(ctx, "SELECT name, v FROM cache_versions")
+		rows, err := t.q.QueryContext(ctx, versionsQuery)
 		if err != nil {
 			t.verErr = true
 			return 0, false
 		}
-		seen := 0
-		for rows.Next() {
-			var name string
-			var v int64
-			if rows.Scan(&name, &v) != nil {
-				break
-			}
-			for i, n := range cachedNames {
-				if n == name {
-					t.vers[i] = v
-					seen |= 1 << i
-				}
-			}
-		}
-		err = rows.Close()
-		if err != nil || rows.Err() != nil || seen != 1<<nCached-1 {
-			t.verErr = true
-			return 0, false
-		}
-		t.verLoaded = true
+		t.loadVersions(rows, nil)
+	}
+	if t.verErr {
+		return 0, false
 	}
 	return t.vers[table], true
+}
+
+// loadVersions reads the rows of versionsQuery (closing them) and sets verLoaded, or verErr
+// when they are not all there; other, for a query that reads more beside them, is given every
+// row whose name is no table's.
+func (t *tx) loadVersions(rows *sql.Rows, other func(name string, v int64)) {
+	seen := 0
+	for rows.Next() {
+		var name string
+		var v int64
+		if rows.Scan(&name, &v) != nil {
+			break
+		}
+		i := slices.Index(cachedNames[:], name)
+		switch {
+		case i >= 0:
+			t.vers[i] = v
+			seen |= 1 << i
+		case other != nil:
+			other(name, v)
+		}
+	}
+	err := rows.Close()
+	if err != nil || rows.Err() != nil || seen != 1<<nCached-1 {
+		t.verErr = true
+		return
+	}
+	t.verLoaded = true
 }
 
 // wroteTo records a write to a cached table. Its version is bumped once, by bumpVersions at

@@ -337,3 +337,81 @@ func TestReadAheadForNewTransactions(t *testing.T) {
 		})
 	})
 }
+
+// TestReadAheadForAuthorizing: a read that authorizes a token whose account the master-data
+// cache names reads the cache's versions and that account's balance in one statement, and then
+// reads the token, the account and the balance with none. When the token has moved to another
+// account since the cache loaded it, the versions tell, and the answer is the new account's
+// balance. A write transaction reads nothing ahead.
+func TestReadAheadForAuthorizing(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		heldFixture(t, s, now) // acc_hr0 (TOK-HR0), acc_hr1 (TOK-HR1)
+		write(t, s, func(tx store.Tx) error {
+			sys := account.Account{ID: "sys_cash_EUR", Currency: "EUR", Status: account.Active, CreatedAt: now, UpdatedAt: now}
+			err := tx.Accounts().Create(ctx, &sys)
+			for acc, amt := range map[string]int64{"acc_hr0": 700, "acc_hr1": 300} {
+				_, _, perr := tx.Ledger().Post(ctx, &account.LedgerTx{IdemKey: "topup:" + acc, Kind: "topup", At: now, Entries: []account.LedgerEntry{
+					{AccountID: acc, Amount: amt, Currency: "EUR"}, {AccountID: "sys_cash_EUR", Amount: -amt, Currency: "EUR"}}})
+				err = errors.Join(err, perr)
+			}
+			return err
+		})
+		authorize := func(tx store.Tx) (acc string, bal int64) {
+			t.Helper()
+			tok, err := tx.IdTokens().GetBy(ctx, "uid", "TOK-HR0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := tx.Accounts().Get(ctx, tok.AccountID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bal, err = tx.Balance(ctx, a.ID); err != nil {
+				t.Fatal(err)
+			}
+			return a.ID, bal
+		}
+		read(t, s, func(tx store.Tx) error { authorize(tx); return nil }) // the cache loads the token and account
+		read(t, s, func(tx store.Tx) error {
+			n0 := statements()
+			if err := tx.PrefetchToken(ctx, "TOK-HR0"); err != nil {
+				return err
+			}
+			acc, bal := authorize(tx)
+			if acc != "acc_hr0" || bal != 700 {
+				t.Errorf("authorizing: %s %d, want acc_hr0 700", acc, bal)
+			}
+			if n := statements() - n0; n != 1 {
+				t.Errorf("authorizing with the read-ahead took %d statements, want 1", n)
+			}
+			return nil
+		})
+		write(t, s, func(tx store.Tx) error {
+			tok, err := tx.IdTokens().GetBy(ctx, "uid", "TOK-HR0")
+			if err != nil {
+				return err
+			}
+			tok.AccountID = "acc_hr1"
+			return tx.IdTokens().Update(ctx, tok)
+		})
+		read(t, s, func(tx store.Tx) error {
+			if err := tx.PrefetchToken(ctx, "TOK-HR0"); err != nil { // guesses acc_hr0, as cached
+				return err
+			}
+			if acc, bal := authorize(tx); acc != "acc_hr1" || bal != 300 {
+				t.Errorf("authorizing a token moved to acc_hr1: %s %d, want acc_hr1 300", acc, bal)
+			}
+			return nil
+		})
+		write(t, s, func(tx store.Tx) error {
+			n0 := statements()
+			err := tx.PrefetchToken(ctx, "TOK-HR0")
+			if n := statements() - n0; n != 0 {
+				t.Errorf("a write transaction read ahead %d statements, want 0", n)
+			}
+			return err
+		})
+	})
+}

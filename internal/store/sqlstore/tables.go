@@ -95,6 +95,8 @@ type tx struct {
 	sessions map[string]sessionCols
 	// Balances of the accounts this transaction locked, kept current by its postings (ledger.go).
 	locked map[string]int64
+	// Balances read ahead for a read transaction (PrefetchToken), which posts nothing.
+	viewBalances map[string]int64
 	// roll sums the report rollups of everything this transaction ended; flush writes it.
 	roll *Rollup
 	// newCDRs are the CDRs this transaction created, by id (cdrs.go).
@@ -198,6 +200,9 @@ func (t *tx) Audit() store.Repo[audit.Event]          { return bind(t, auditEven
 // system account the sum of its entries.
 func (t *tx) Balance(ctx context.Context, accountID string) (int64, error) {
 	if bal, ok := t.locked[accountID]; ok {
+		return bal, nil
+	}
+	if bal, ok := t.viewBalances[accountID]; ok {
 		return bal, nil
 	}
 	var bal int64
