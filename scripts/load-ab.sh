@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # load-ab.sh STORE A B [STATIONS] [DURATION] [PAIRS]
 #
-# Compares two `evcs` binaries under the load tool: runs scripts/load-run.sh with A, then B, PAIRS
-# times (default 3), each run on a fresh store, and prints every run's line and then each binary's
+# Compares two `evcs` binaries under the load tool: runs scripts/load-run.sh with A and B, PAIRS
+# times (default 3; in turn A B, B A, A B, …), each run on a fresh store, and prints every run's line and then each binary's
 # mean rate and B's mean as a share of A's, and the same for the CPU time per message (the
 # server's plus PostgreSQL's, when it runs here). Runs alternate because this machine's rate
 # drifts by ±10 % between runs of one binary (±20 % within an hour seen on 2026-12-07): a
@@ -58,9 +58,17 @@ run() {
 }
 
 ra=(); rb=()
+# A B, B A, A B, …: the machine drifts within a pair too, and a fixed order would give that
+# drift to one side (on 2026-12-07 three pairs of one order gave B 90.6 % and 92.3 % of A; the
+# same binaries in the other order, 102.9 %).
 for p in $(seq 1 "$PAIRS"); do
-  echo "pair $p: A" >&2; ra+=("$(run "$A")")
-  echo "pair $p: B" >&2; rb+=("$(run "$B")")
+  if [ $((p % 2)) = 1 ]; then
+    echo "pair $p: A" >&2; ra+=("$(run "$A")")
+    echo "pair $p: B" >&2; rb+=("$(run "$B")")
+  else
+    echo "pair $p: B" >&2; rb+=("$(run "$B")")
+    echo "pair $p: A" >&2; ra+=("$(run "$A")")
+  fi
 done
 echo "A (rate:cpu_us): ${ra[*]}"
 echo "B (rate:cpu_us): ${rb[*]}"
