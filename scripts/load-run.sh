@@ -6,8 +6,8 @@
 # runs `evcs sim --load --mix $MIX` for DURATION (MIX: closed, the default, realistic or idle) and
 # prints its summary line (messages, rate, p50/p90/p99, errors, connected, peak_conns) with the
 # server's RSS and the CPU time per message, in µs, of the server (server_cpu_us) and, on a
-# PostgreSQL of this machine, of all PostgreSQL's processes (pg_cpu_us). With ECHO=1 each count also runs against `evcs bench echo` (the ceiling: a bare
-# OCPP server with canned replies) right after, and the line gets echo's rate and p99 and EVCS's
+# PostgreSQL of this machine, of all PostgreSQL's processes (pg_cpu_us). With ECHO=1 each count
+# also runs against `evcs bench echo` (the ceiling: a bare OCPP server with canned replies) right after, and the line gets echo's rate and p99 and EVCS's
 # share of echo's rate. Stations connect at $RATE per second (default 500); past ~25,000 they dial from
 # 127.0.0.2, 127.0.0.3, … With DRIVERS=N (default 1) the stations charge with N drivers'
 # tokens in turn instead of one shared account's. Stops the server at the end. EVCS is the binary to use (default: go
@@ -48,16 +48,17 @@ pgticks() { ticks $(pgrep -u postgres || true); }
 HZ=$(getconf CLK_TCK)
 echo "store=${DB%%:*} protocol=$PROTO mix=$MIX drivers=$DRIVERS server_pid=$PID rss_before=$(rss)"
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+# per TICKS MESSAGES: CPU µs per message.
+per() { awk -v t="$1" -v m="$2" -v hz="$HZ" 'BEGIN {if (m > 0) printf "%.0f", t * 1e6 / hz / m; else print 0}'; }
 for n in "$@"; do
   s0=$(ticks $PID); p0=$(pgticks)
   line=$("$EVCS" sim --url "ws://$ADDR/ocpp" --stations "$n" --id-prefix LOAD- --tag LOAD-TAG --drivers "$DRIVERS" \
     --protocol "$PROTO" --load --mix "$MIX" --connect-rate "$RATE" --duration "$DUR" --evses 1 --seed 1)
   # CPU per message, of the server and of PostgreSQL: steadier than the rate on a machine
   # whose speed drifts between runs, and what the rate is bound by once the cores are busy.
-  msgs=$(echo " $line" | sed -n 's/.* messages=\([0-9]*\).*/\1/p')
-  cpu() { awk -v t="$1" -v m="$msgs" -v hz="$HZ" 'BEGIN {if (m > 0) printf "%.0f", t * 1e6 / hz / m; else print 0}'; }
-  line="$line rss=$(rss) server_cpu_us=$(cpu $(( $(ticks $PID) - s0 )))"
-  case $DB in postgres*) line="$line pg_cpu_us=$(cpu $(( $(pgticks) - p0 )))" ;; esac
+  msgs=$(echo " $line" | field messages)
+  line="$line rss=$(rss) server_cpu_us=$(per $(( $(ticks $PID) - s0 )) "$msgs")"
+  case $DB in postgres*) line="$line pg_cpu_us=$(per $(( $(pgticks) - p0 )) "$msgs")" ;; esac
   if [ "${ECHO:-0}" = 1 ]; then
     EADDR=127.0.0.1:$(( ${PORT:-18080} + 1 ))
     "$EVCS" bench echo --listen "$EADDR" >/dev/null 2>&1 &

@@ -13,7 +13,6 @@ import (
 	"github.com/evcs/evcs/internal/charging"
 	"github.com/evcs/evcs/internal/errs"
 	"github.com/evcs/evcs/internal/store"
-	"github.com/evcs/evcs/internal/store/sqlstore"
 	"github.com/evcs/evcs/internal/store/storetest"
 )
 
@@ -74,7 +73,6 @@ func TestReadAheadForEnding(t *testing.T) {
 		// A second, plain ref to the first session and a ref nobody started.
 		refs = append(refs, store.SessionRef{StationID: "CP-RA0", TxRef: "200"}, store.SessionRef{StationID: "CP-RA1", TxRef: "999", Ending: true})
 
-		stmts := func() int64 { n, _ := sqlstore.Counts(); return n }
 		readings := func(tx store.Tx, ses string) []string {
 			t.Helper()
 			rs, err := tx.Readings(ctx, ses)
@@ -117,16 +115,16 @@ func TestReadAheadForEnding(t *testing.T) {
 		var endReadings, endPosts []string
 		write(t, s, func(tx store.Tx) error {
 			tx.DeferPostings()
-			n0 := stmts()
+			n0 := statements()
 			if err := tx.PrefetchSessions(ctx, refs); err != nil {
 				return err
 			}
 			// Sessions (on SQLite only those its writer has not cached: transaction 999, which
 			// nobody started), readings, postings, locks.
-			if got, want := stmts()-n0, int64(4); got != want {
+			if got, want := statements()-n0, int64(4); got != want {
 				t.Errorf("reading ahead took %d statements, want %d", got, want)
 			}
-			n1 := stmts()
+			n1 := statements()
 			check("readings of ses_ra0", readings(tx, "ses_ra0"), []string{"10:01:00=10", "10:02:00=20"})
 			check("readings of ses_ra2", readings(tx, "ses_ra2"), nil)
 			check("postings of ses_ra0", byRef(tx, "ses_ra0"), []string{"hold:ses_ra0@10:01:00"})
@@ -140,17 +138,17 @@ func TestReadAheadForEnding(t *testing.T) {
 			if err := tx.Ledger().Lock(ctx, "acc_ra1"); err != nil {
 				return err
 			}
-			if n := stmts() - n1; n != 0 {
+			if n := statements() - n1; n != 0 {
 				t.Errorf("answers read ahead took %d statements, want 0", n)
 			}
 			// Not read ahead: ses_ra1's readings (no tariff), ses_ra3 (rated before) and its account.
-			n2 := stmts()
+			n2 := statements()
 			check("readings of ses_ra1", readings(tx, "ses_ra1"), []string{"10:01:00=7"})
 			check("postings of ses_ra3", byRef(tx, "ses_ra3"), nil)
 			if b := balance(tx, "acc_ra3"); b != 300 {
 				t.Errorf("balance of acc_ra3: %d, want 300", b)
 			}
-			if n := stmts() - n2; n != 3 {
+			if n := statements() - n2; n != 3 {
 				t.Errorf("what was not read ahead took %d statements, want 3", n)
 			}
 
@@ -163,9 +161,9 @@ func TestReadAheadForEnding(t *testing.T) {
 			if _, err := tx.LiveStatus(ctx, "CP-RA0"); err != nil { // writes the held-back readings
 				return err
 			}
-			n3 := stmts()
+			n3 := statements()
 			check("readings of ses_ra0 after writing them", readings(tx, "ses_ra0"), want)
-			if n := stmts() - n3; n != 0 {
+			if n := statements() - n3; n != 0 {
 				t.Errorf("readings after writing them took %d statements, want 0", n)
 			}
 			endReadings = want
@@ -183,13 +181,13 @@ func TestReadAheadForEnding(t *testing.T) {
 			if _, _, err := tx.Ledger().Post(ctx, posting("release:ses_ra0", "acc_ra0", "ses_ra0", now.Add(3*time.Minute), -15)); err != nil {
 				return err
 			}
-			n4 := stmts()
+			n4 := statements()
 			endPosts = []string{"capture:ses_ra0@10:00:30", "hold:ses_ra0@10:01:00", "release:ses_ra0@10:03:00"}
 			check("postings of ses_ra0 after writing some", byRef(tx, "ses_ra0"), endPosts)
 			if b := balance(tx, "acc_ra0"); b != 1000 {
 				t.Errorf("balance of acc_ra0 after the postings: %d, want 1000", b)
 			}
-			if n := stmts() - n4; n != 0 {
+			if n := statements() - n4; n != 0 {
 				t.Errorf("postings and balance after writing some took %d statements, want 0", n)
 			}
 			return nil
@@ -211,12 +209,12 @@ func TestReadAheadForEnding(t *testing.T) {
 			if _, _, err := tx.Ledger().Post(ctx, posting("hold:ses_ra1", "acc_ra1", "ses_ra1", now, 60)); err != nil {
 				return err
 			}
-			n0 := stmts()
+			n0 := statements()
 			check("postings of ses_ra1 posted at once", byRef(tx, "ses_ra1"), []string{"hold:ses_ra1@10:00:00"})
 			if b := balance(tx, "acc_ra1"); b != 560 {
 				t.Errorf("balance of acc_ra1: %d, want 560", b)
 			}
-			if n := stmts() - n0; n != 0 {
+			if n := statements() - n0; n != 0 {
 				t.Errorf("postings and balance after a posting at once took %d statements, want 0", n)
 			}
 			return nil
@@ -255,11 +253,11 @@ func TestLockKeepsBalance(t *testing.T) {
 			if err := tx.Ledger().Lock(ctx, "acc_lk"); err != nil {
 				return err
 			}
-			n0, _ := sqlstore.Counts()
+			n0 := statements()
 			if bal, err := tx.Balance(ctx, "acc_lk"); err != nil || bal != 400 {
 				t.Errorf("balance after the lock: %d, %v; want 400 (300 stored, 100 held back)", bal, err)
 			}
-			if n1, _ := sqlstore.Counts(); n1 != n0 {
+			if n1 := statements(); n1 != n0 {
 				t.Errorf("balance after the lock took %d statements, want 0", n1-n0)
 			}
 			if err := tx.Ledger().Lock(ctx, "sys_cash_EUR"); err != nil {
