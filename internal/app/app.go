@@ -61,11 +61,15 @@ func New(s store.Store, clock Clock, log *slog.Logger) *App {
 	// the batch, the more of its rows share a page (balances, rollups, the sessions' pages and
 	// index leaves) and the fewer commits a second. 1,024 against 256, load tool, 1,000
 	// stations, alternating runs: 7,471 against 6,283 msgs/s (+19 %). PostgreSQL commits
-	// four batches at once and logs rows, not pages; there 1,024 was slower (4,394 / 3,574
-	// against 4,576 / 4,120).
+	// two batches at once and logs rows, not pages; there 1,024 was slower (4,394 / 3,574
+	// against 4,576 / 4,120). Two workers, not four (load-ab.sh, 3 alternated pairs): with 100
+	// stations four split the waiting messages into small batches that each pay the read-ahead,
+	// flush and commit round trips, and two served 110.7 % of the rate at 84.9 % of the CPU
+	// per message (server and PostgreSQL); with 1,000, 101.3 % at 92.4 %. One worker left
+	// the commit's wait on the critical path: 82 % of two's rate with 100 stations.
 	workers, max := 1, 1024
 	if s.Dialect() == "postgres" {
-		workers, max = 4, 256
+		workers, max = 2, 512
 	}
 	a := &App{Store: s, Clock: clock, Log: log, Batch: NewBatcher(s, workers, max),
 		Settings: Settings{HeartbeatInterval: 300 * time.Second, MinBalance: "0", HoldAmount: "20"}, Bus: NewBus()}
