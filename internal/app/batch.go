@@ -127,6 +127,9 @@ func (b *Batcher) commit(batch []*batchReq) {
 			// A posting whose key turns out taken fails the batch, and each function then runs
 			// alone, where Post finds the key at once and returns the earlier posting.
 			tx.DeferPostings()
+			if err := tx.KeyedOnly(context.Background()); err != nil {
+				return err
+			}
 			if len(refs) > 1 {
 				if err := tx.PrefetchSessions(context.Background(), refs); err != nil {
 					return err

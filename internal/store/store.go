@@ -155,6 +155,14 @@ type Tx interface {
 	// returning that posting. Within the transaction, Post, ByKey and ByRef see the postings
 	// held back. A hint: a store may write postings at once.
 	DeferPostings()
+	// KeyedOnly says that the transaction finds every row it reads or changes by key, for a
+	// batch of station messages (app.Batcher), and must be planned that way whatever the
+	// tables' statistics say. PostgreSQL plans a batch's look-up of dozens of keys as a scan
+	// of the whole table (in parallel workers) while it has no statistics for it: in a new
+	// store before autovacuum's first ANALYZE, and after a restore or a major-version upgrade,
+	// which carry none; the scan then grows with the table, on every batch. A hint: a store
+	// without such a planner ignores it.
+	KeyedOnly(ctx context.Context) error
 	Events() Repo[charging.StationEvent]
 	Commands() Repo[charging.Command]
 	CDRs() Repo[billing.CDRRecord]

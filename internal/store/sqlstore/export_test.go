@@ -2,6 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/evcs/evcs/internal/account"
 	"github.com/evcs/evcs/internal/store"
@@ -34,3 +37,49 @@ func WriteRows(n int) int { return writeRows(n) }
 
 // FoldStatement is a statement's text as a statement profile lists it.
 func FoldStatement(q string) string { return foldStatement(q) }
+
+// ReadingsAheadQuery is the read-ahead of n sessions' readings, for the test that checks its plan.
+func ReadingsAheadQuery(n int) string { return inList(readingsAheadHead, readingsAheadTail, n) }
+
+var errExplained = errors.New("explained")
+
+// ExplainInTx runs before in a write transaction, then explains q with args there (EXPLAIN on
+// PostgreSQL, EXPLAIN QUERY PLAN on SQLite: the plan's lines), and rolls the transaction back.
+func (db *DB) ExplainInTx(ctx context.Context, before func(store.Tx) error, q string, args ...any) (plan string, err error) {
+	err = db.InTx(ctx, func(t store.Tx) error {
+		if err := before(t); err != nil {
+			return err
+		}
+		explain := "EXPLAIN QUERY PLAN "
+		if db.d.Name == "postgres" {
+			explain = "EXPLAIN "
+		}
+		rows, err := t.(*tx).q.QueryContext(ctx, explain+db.rebind(q), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		var lines []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			lines = append(lines, fmt.Sprint(vals[len(vals)-1]))
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		plan = strings.Join(lines, "\n")
+		return errExplained
+	})
+	if errors.Is(err, errExplained) {
+		err = nil
+	}
+	return plan, err
+}

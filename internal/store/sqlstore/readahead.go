@@ -112,8 +112,19 @@ func (t *tx) peekSession(stationID, txRef string) *charging.Session {
 // (queryPadded), and calls scan for each row.
 func (t *tx) queryIn(ctx context.Context, op, head, tail string, ids []string, scan func(*sql.Rows) error) error {
 	return t.queryPadded(ctx, op, len(ids), func(args []any, i int) []any { return append(args, ids[i]) },
-		func(n int) string { return head + " IN (" + strings.Repeat("?, ", n-1) + "?)" + tail }, scan)
+		func(n int) string { return inList(head, tail, n) }, scan)
 }
+
+// inList is head + " IN (?, …)" + tail with n placeholders.
+func inList(head, tail string, n int) string {
+	return head + " IN (" + strings.Repeat("?, ", n-1) + "?)" + tail
+}
+
+// The readings of sessions read ahead: readingsAheadHead IN (…) readingsAheadTail.
+const (
+	readingsAheadHead = "SELECT session_id, " + readingCols + " FROM meter_readings WHERE session_id"
+	readingsAheadTail = " ORDER BY session_id, at"
+)
 
 // queryPadded runs a query over a list of n items, rowsPerStmt of them a statement, and calls
 // scan for each row: text(k) is the statement for k items, and item(args, i) appends item i's
@@ -141,7 +152,7 @@ func (t *tx) readAheadReadings(ctx context.Context, ids []string) error {
 	for _, id := range ids {
 		t.ahead.readings[id] = nil // read, and none stored unless the query finds some
 	}
-	return t.queryIn(ctx, "read readings ahead", "SELECT session_id, "+readingCols+" FROM meter_readings WHERE session_id", " ORDER BY session_id, at", ids,
+	return t.queryIn(ctx, "read readings ahead", readingsAheadHead, readingsAheadTail, ids,
 		func(rows *sql.Rows) error {
 			var r charging.Reading
 			if err := scanReading(rows, &r, &r.SessionID); err != nil {

@@ -74,3 +74,55 @@ func TestReadingsIndex(t *testing.T) {
 		})
 	})
 }
+
+// TestReadAheadPlannedByKey: a batch's transaction (KeyedOnly) reads its ending sessions'
+// readings ahead on meter_readings_session even while the table has no statistics, as in a new
+// store before autovacuum's first ANALYZE, or after a restore or a major-version upgrade. Without
+// statistics PostgreSQL plans a list of 64 sessions as a scan of the whole table in parallel
+// workers, which grows with the table on every batch. SQLite's plan is the index either way.
+func TestReadAheadPlannedByKey(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		db := s.(*sqlstore.DB)
+		if db.Dialect() == "postgres" {
+			// No statistics until the end of the test: autovacuum would ANALYZE the table
+			// within a minute of these inserts.
+			if _, err := db.SQL().ExecContext(ctx, "ALTER TABLE meter_readings SET (autovacuum_enabled = false)"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		const sessions, each = 2500, 8
+		ids := make([]any, 64)
+		for from := 0; from < sessions; from += 250 {
+			write(t, s, func(tx store.Tx) error {
+				var rs []charging.Reading
+				for i := from; i < from+250; i++ {
+					for j := range each {
+						rs = append(rs, charging.Reading{SessionID: fmt.Sprintf("ses_%05d", i), StationID: fmt.Sprintf("CP-%d", i%100), EVSENo: 1,
+							At: t0.Add(time.Duration(j) * time.Minute), Measurand: charging.EnergyImport, Unit: "Wh", Milli: int64(j) * 1000})
+					}
+				}
+				return tx.AddReadings(ctx, rs)
+			})
+		}
+		for i := range ids {
+			ids[i] = fmt.Sprintf("ses_%05d", i*37)
+		}
+		plan, err := db.ExplainInTx(ctx, func(tx store.Tx) error { return tx.KeyedOnly(ctx) }, sqlstore.ReadingsAheadQuery(len(ids)), ids...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan, "meter_readings_session") || strings.Contains(plan, "Seq Scan") || strings.Contains(plan, "SCAN meter_readings") || strings.Contains(plan, "Gather") {
+			t.Errorf("a batch's read-ahead of 64 sessions' readings is not a probe of meter_readings_session:\n%s", plan)
+		}
+		// The setting lasts as long as the transaction: the next one on the connection plans
+		// as the server is configured.
+		if db.Dialect() == "postgres" {
+			var v string
+			if err := db.SQL().QueryRowContext(ctx, "SHOW enable_seqscan").Scan(&v); err != nil || v != "on" {
+				t.Errorf("enable_seqscan after the transaction: %q (%v), want on", v, err)
+			}
+		}
+	})
+}
