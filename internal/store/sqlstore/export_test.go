@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -58,28 +59,35 @@ func (db *DB) ExplainInTx(ctx context.Context, before func(store.Tx) error, q st
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		cols, _ := rows.Columns()
-		var lines []string
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				return err
-			}
-			lines = append(lines, fmt.Sprint(vals[len(vals)-1]))
-		}
-		if err := rows.Err(); err != nil {
+		if plan, err = PlanLines(rows); err != nil {
 			return err
 		}
-		plan = strings.Join(lines, "\n")
 		return errExplained
 	})
 	if errors.Is(err, errExplained) {
 		err = nil
 	}
 	return plan, err
+}
+
+// PlanLines reads an EXPLAIN's rows, the last column of each, as lines, and closes rows.
+func PlanLines(rows *sql.Rows) (string, error) {
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return "", err
+	}
+	var lines []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", err
+		}
+		lines = append(lines, fmt.Sprint(vals[len(vals)-1]))
+	}
+	return strings.Join(lines, "\n"), rows.Err()
 }

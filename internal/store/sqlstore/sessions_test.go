@@ -224,22 +224,11 @@ func explain(t *testing.T, s store.Store, q string, args ...string) string {
 		if err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
-		defer rows.Close()
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, fmt.Sprint(vals[len(vals)-1]))
-		}
-		if err := rows.Err(); err != nil {
+		lines, err := sqlstore.PlanLines(rows)
+		if err != nil {
 			t.Fatal(err)
 		}
+		plan = append(plan, lines)
 	}
 	if s.(interface{ Dialect() string }).Dialect() != "postgres" {
 		anys := make([]any, len(args))
