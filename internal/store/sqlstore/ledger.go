@@ -97,17 +97,6 @@ func (t *tx) holdEntries(lt *account.LedgerTx) {
 // DeferPostings: see store.Tx.
 func (t *tx) DeferPostings() { t.deferPosts = true }
 
-// KeyedOnly: see store.Tx. On PostgreSQL, for the rest of the transaction, a whole-table scan
-// is the planner's last resort and no statement starts parallel workers: one statement, the
-// transaction's first (SET LOCAL lasts until its end).
-func (t *tx) KeyedOnly(ctx context.Context) error {
-	if t.db.d.Name != "postgres" || t.autocommit {
-		return nil
-	}
-	_, err := t.q.ExecContext(ctx, "SELECT set_config('enable_seqscan', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)")
-	return t.db.mapErr("plan by key", err)
-}
-
 // pendingPost is a posting held back by DeferPostings: the transaction and its stored JSON.
 type pendingPost struct {
 	lt   account.LedgerTx

@@ -119,6 +119,9 @@ func (t *mdTable) put(v int64, id, key string, d mdDoc) {
 	}
 }
 
+// mdKey is a table's key of the entry whose field has value (mdTable.keys).
+func mdKey(field, value string) string { return field + "\x00" + value }
+
 // peek is lookup at whatever version the entries were read at: a guess, for a read-ahead
 // whose statement reads the versions too, so that they confirm it or not.
 func (t *mdTable) peek(key string) (mdDoc, bool) {
@@ -297,7 +300,7 @@ func (r cachedRepo[T]) GetBy(ctx context.Context, field, value string) (*T, erro
 		return r.repo.GetBy(ctx, field, value)
 	}
 	c := &r.db.md.tables[r.table]
-	key := field + "\x00" + value
+	key := mdKey(field, value)
 	if id, d, known := c.lookup(v, key); known && id != "" {
 		return r.decode(d)
 	}

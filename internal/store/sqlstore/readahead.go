@@ -108,6 +108,17 @@ func (t *tx) peekSession(stationID, txRef string) *charging.Session {
 	return t.prefetched[k]
 }
 
+// KeyedOnly: see store.Tx. On PostgreSQL, for the rest of the transaction, a whole-table scan
+// is the planner's last resort and no statement starts parallel workers: one statement, the
+// transaction's first (set_config with is_local true lasts, like SET LOCAL, until its end).
+func (t *tx) KeyedOnly(ctx context.Context) error {
+	if t.db.d.Name != "postgres" || t.autocommit {
+		return nil
+	}
+	_, err := t.q.ExecContext(ctx, "SELECT set_config('enable_seqscan', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)")
+	return t.db.mapErr("plan by key", err)
+}
+
 // queryIn runs head + " IN (?, …)" + tail over ids, rowsPerStmt of them a statement
 // (queryPadded), and calls scan for each row.
 func (t *tx) queryIn(ctx context.Context, op, head, tail string, ids []string, scan func(*sql.Rows) error) error {
@@ -248,7 +259,7 @@ func (t *tx) PrefetchToken(ctx context.Context, uid string) error {
 	if t.writer || t.verLoaded || t.verErr {
 		return nil // a write transaction's balances move with its postings (Balance)
 	}
-	d, ok := t.db.md.tables[cIdTokens].peek("uid\x00" + uid)
+	d, ok := t.db.md.tables[cIdTokens].peek(mdKey("uid", uid))
 	tok, _ := d.val.(*account.IdToken)
 	if !ok || tok == nil || tok.AccountID == "" || strings.HasPrefix(tok.AccountID, SystemPrefix) {
 		return nil
