@@ -10,8 +10,9 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
 
 	"github.com/evcs/evcs/internal/store/sqlstore"
@@ -26,6 +27,59 @@ var Dialect = sqlstore.Dialect{
 	IsForeignKey: func(err error) bool { return pgCode(err) == "23503" },
 	IsRetryable:  func(err error) bool { c := pgCode(err); return c == "40001" || c == "40P01" },
 	TxNoSQL:      "SELECT nextval('ocpp16_transaction_seq') FROM generate_series(1, 64)",
+	Pipe:         pipe,
+}
+
+// pipe sends items to conn's server as one pgx batch (the extended protocol's pipeline: one
+// write, one Sync) and hands each statement's outcome to its Done in order. PostgreSQL runs a
+// batch's statements in the transaction open on the connection; one that fails aborts it, and
+// those after it fail too, so the first failure is the one reported.
+func pipe(ctx context.Context, conn *sql.Conn, items []sqlstore.PipeItem) error {
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("postgres: pipeline on a %T connection", dc)
+		}
+		b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(items))}
+		for i := range items {
+			b.Queue(items[i].SQL, items[i].Args...)
+		}
+		br := sc.Conn().SendBatch(ctx, b)
+		var err error
+		for i := range items {
+			if err = outcome(br, &items[i]); err != nil {
+				break
+			}
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
+}
+
+// outcome reads one statement's result from br and gives it to the item.
+func outcome(br pgx.BatchResults, it *sqlstore.PipeItem) error {
+	if it.Row == nil {
+		tag, err := br.Exec()
+		return it.Done(tag.RowsAffected(), err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return it.Done(0, err)
+	}
+	var n int64
+	for rows.Next() {
+		n++
+		if err = it.Row(rows.Scan); err != nil {
+			break
+		}
+	}
+	rows.Close()
+	if err == nil {
+		err = rows.Err()
+	}
+	return it.Done(n, err)
 }
 
 func pgCode(err error) string {

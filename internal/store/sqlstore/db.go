@@ -40,6 +40,9 @@ type Dialect struct {
 	// TxNoSQL draws OCPP 1.6 transaction ids without locking, a row each, ascending: the node
 	// keeps them and hands them out one by one ("" = use the counters table).
 	TxNoSQL string
+	// Pipe, when set, sends statements to conn as one pipeline and reports each one's outcome
+	// to its Done, in order, until one fails (pipe.go). nil: each statement runs at once.
+	Pipe func(ctx context.Context, conn *sql.Conn, items []PipeItem) error
 }
 
 // DB is a store.Store on database/sql.
@@ -205,7 +208,21 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(store.Tx) error) (e
 	if pool == db.w {
 		db.runChore(ctx)
 	}
-	sqlTx, err := pool.BeginTx(ctx, nil)
+	// A write transaction that may pipeline its end (pipe.go) runs on a connection of its
+	// own, which the pipeline is sent on.
+	var conn *sql.Conn
+	if pool == db.w && db.d.Pipe != nil {
+		if conn, err = pool.Conn(ctx); err != nil {
+			return errs.Wrap("begin", err)
+		}
+		defer conn.Close()
+	}
+	var sqlTx *sql.Tx
+	if conn != nil {
+		sqlTx, err = conn.BeginTx(ctx, nil)
+	} else {
+		sqlTx, err = pool.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return errs.Wrap("begin", err)
 	}
@@ -247,6 +264,10 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(store.Tx) error) (e
 	}
 	txCount.Add(1)
 	t = &tx{db: db, q: counted{q, ctx}, writer: pool == db.w}
+	if conn != nil {
+		t.pipe = &pipe{conn: conn}
+		t.q = pipedQ{q: t.q, t: t}
+	}
 	if err := fn(t); err != nil {
 		return err
 	}

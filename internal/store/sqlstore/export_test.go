@@ -91,3 +91,18 @@ func PlanLines(rows *sql.Rows) (string, error) {
 	}
 	return strings.Join(lines, "\n"), rows.Err()
 }
+
+// CountPipelines records, until restore, how many statements each pipeline the store sends
+// (Dialect.Pipe) holds; a store whose engine has none records nothing.
+func (db *DB) CountPipelines() (sizes *[]int, restore func()) {
+	sizes = new([]int)
+	send := db.d.Pipe
+	if send == nil {
+		return sizes, func() {}
+	}
+	db.d.Pipe = func(ctx context.Context, conn *sql.Conn, items []PipeItem) error {
+		*sizes = append(*sizes, len(items))
+		return send(ctx, conn, items)
+	}
+	return sizes, func() { db.d.Pipe = send }
+}

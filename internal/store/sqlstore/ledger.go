@@ -126,20 +126,19 @@ func clonePosting(lt *account.LedgerTx) account.LedgerTx {
 func (t *tx) flushPosts(ctx context.Context) error {
 	ps := t.pendPosts
 	t.pendPosts, t.pendPostKeys = nil, nil
-	n, err := t.execRowsCount(ctx, "post ledger transactions", "INSERT INTO ledger_transactions (id, idem_key, kind, created_at, ref, data)",
+	return t.execRowsThen(ctx, "post ledger transactions", "INSERT INTO ledger_transactions (id, idem_key, kind, created_at, ref, data)",
 		" ON CONFLICT (idem_key) DO NOTHING", 6, len(ps), func(args []any, i int) []any {
 			lt := &ps[i].lt
 			return append(args, lt.ID, lt.IdemKey, lt.Kind, micros(lt.At), lt.Ref, ps[i].data)
+		}, func(n int64) error {
+			if n != int64(len(ps)) {
+				return errs.E(errs.Conflict, "post ledger transactions: an idempotency key was posted meanwhile")
+			}
+			for i := range ps {
+				t.wrotePost(&ps[i].lt)
+			}
+			return nil
 		})
-	if err == nil && n != int64(len(ps)) {
-		err = errs.E(errs.Conflict, "post ledger transactions: an idempotency key was posted meanwhile")
-	}
-	if err == nil {
-		for i := range ps {
-			t.wrotePost(&ps[i].lt)
-		}
-	}
-	return err
 }
 
 // SystemPrefix marks system accounts (cash, holds, revenue, …). They take part in nearly every

@@ -200,8 +200,8 @@ func (t *tx) bumpVersions(ctx context.Context) error {
 		if t.wrote&(1<<i) == 0 {
 			continue
 		}
-		if _, err := t.q.ExecContext(ctx, t.db.rebind("UPDATE cache_versions SET v = v + 1 WHERE name = ?"), name); err != nil {
-			return t.db.mapErr("cache version", err)
+		if err := t.later(ctx, "cache version", "UPDATE cache_versions SET v = v + 1 WHERE name = ?", []any{name}, nil); err != nil {
+			return err
 		}
 	}
 	return nil

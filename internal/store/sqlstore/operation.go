@@ -111,15 +111,21 @@ func (t *tx) queryEach(ctx context.Context, op, q string, args []any, scan func(
 	return t.db.mapErr(op, rows.Err())
 }
 
-// execRows runs head VALUES (…), (…) suffix over n rows, writeRows rows a statement;
-// row appends row i's cols values to args.
+// execRows runs head VALUES (…), (…) suffix over n rows, writeRows rows a statement (at once,
+// or queued in a pipeline: pipe.go); row appends row i's cols values to args.
 func (t *tx) execRows(ctx context.Context, op, head, suffix string, cols, n int, row func(args []any, i int) []any) error {
-	_, err := t.execRowsCount(ctx, op, head, suffix, cols, n, row)
-	return err
+	return t.execRowsThen(ctx, op, head, suffix, cols, n, row, nil)
 }
 
-// execRowsCount is execRows, and returns how many rows the statements affected.
-func (t *tx) execRowsCount(ctx context.Context, op, head, suffix string, cols, n int, row func(args []any, i int) []any) (int64, error) {
+// execRowsThen is execRows; done, when set, gets how many rows the statements affected in
+// all, once the last of them has run.
+func (t *tx) execRowsThen(ctx context.Context, op, head, suffix string, cols, n int, row func(args []any, i int) []any, done func(affected int64) error) error {
+	if n == 0 {
+		if done != nil {
+			return done(0)
+		}
+		return nil
+	}
 	var affected int64
 	for from := 0; from < n; {
 		k := writeRows(n - from)
@@ -127,18 +133,20 @@ func (t *tx) execRowsCount(ctx context.Context, op, head, suffix string, cols, n
 		for i := from; i < from+k; i++ {
 			args = row(args, i)
 		}
-		res, err := t.q.ExecContext(ctx, t.db.rebind(valuesSQL(head, k, cols)+suffix), args...)
+		last := from+k == n
+		err := t.later(ctx, op, valuesSQL(head, k, cols)+suffix, args, func(m int64) error {
+			affected += m
+			if last && done != nil {
+				return done(affected)
+			}
+			return nil
+		})
 		if err != nil {
-			return affected, t.db.mapErr(op, err)
+			return err
 		}
-		m, err := res.RowsAffected()
-		if err != nil {
-			return affected, t.db.mapErr(op, err)
-		}
-		affected += m
 		from += k
 	}
-	return affected, nil
+	return nil
 }
 
 func (t *tx) writeReadings(ctx context.Context, rs []charging.Reading) error {

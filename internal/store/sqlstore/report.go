@@ -43,38 +43,38 @@ func (t *tx) flushFacts(ctx context.Context) error {
 	if len(fs) == 0 {
 		return nil
 	}
-	roll := t.rollup()
-	for len(fs) > 0 {
-		n := writeRows(len(fs))
+	// The facts not recorded before (RETURNING) go into the rollups once their inserts have
+	// run: in a pipeline, when it is sent.
+	fresh := map[string]bool{}
+	for from := 0; from < len(fs); {
+		n := writeRows(len(fs) - from)
 		args := make([]any, 0, n*17)
-		for i := range fs[:n] {
-			args = append(args, SessionFactArgs(&fs[i])...)
+		for i := range fs[from : from+n] {
+			args = append(args, SessionFactArgs(&fs[from+i])...)
 		}
 		q := valuesSQL("INSERT INTO report_sessions ("+sessionFactCols+")", n, 17) + " ON CONFLICT (session_id) DO NOTHING RETURNING session_id"
-		rows, err := t.q.QueryContext(ctx, t.db.rebind(q), args...)
-		if err != nil {
-			return t.db.mapErr("add report sessions", err)
-		}
-		fresh := map[string]bool{}
-		for rows.Next() {
+		err := t.laterQuery(ctx, "add report sessions", q, args, func(scan func(...any) error) error {
 			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return t.db.mapErr("add report sessions", err)
+			if err := scan(&id); err != nil {
+				return err
 			}
 			fresh[id] = true
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return t.db.mapErr("add report sessions", err)
+		from += n
+	}
+	if err := t.sendPipe(ctx); err != nil {
+		return err
+	}
+	roll := t.rollup()
+	for i := range fs {
+		if id := fs[i].SessionID; fresh[id] {
+			roll.AddSession(&fs[i])
+			delete(fresh, id) // a session twice in the batch counts once
 		}
-		for i := range fs[:n] {
-			if id := fs[i].SessionID; fresh[id] {
-				roll.AddSession(&fs[i])
-				delete(fresh, id) // a session twice in the batch counts once
-			}
-		}
-		fs = fs[n:]
 	}
 	return nil
 }

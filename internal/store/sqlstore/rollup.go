@@ -284,6 +284,10 @@ func (r *Rollup) upsert(ctx context.Context, t *tx) error {
 	if err != nil {
 		return err
 	}
+	// The hours' new totals (RETURNING, in a pipeline once sent) make the days' peaks.
+	if err := t.sendPipe(ctx); err != nil {
+		return err
+	}
 	for _, g := range []int{grainDay, grainMonth, grainWeek} {
 		if err := upsertRows(ctx, t, "report_occupancy", occCols, r.occRows(g), occDayUpsert, nil); err != nil {
 			return err
@@ -300,30 +304,24 @@ func upsertRows(ctx context.Context, t *tx, table, cols string, rows [][]any, ta
 		for _, row := range rows[:n] {
 			args = append(args, row...)
 		}
-		q := t.db.rebind(valuesSQL("INSERT INTO "+table+" ("+cols+")", n, len(rows[0])) + tail)
+		q := valuesSQL("INSERT INTO "+table+" ("+cols+")", n, len(rows[0])) + tail
+		var err error
 		if returned == nil {
-			if _, err := t.q.ExecContext(ctx, q, args...); err != nil {
-				return err
-			}
+			err = t.later(ctx, "add report rollups", q, args, nil)
 		} else {
-			rs, err := t.q.QueryContext(ctx, q, args...)
-			if err != nil {
-				return err
-			}
-			for rs.Next() {
+			err = t.laterQuery(ctx, "add report rollups", q, args, func(scan func(...any) error) error {
 				var lvl int
 				var dim string
 				var bucket, wh int64
-				if err := rs.Scan(&lvl, &dim, &bucket, &wh); err != nil {
-					rs.Close()
+				if err := scan(&lvl, &dim, &bucket, &wh); err != nil {
 					return err
 				}
 				returned(lvl, dim, bucket, wh)
-			}
-			rs.Close()
-			if err := rs.Err(); err != nil {
-				return err
-			}
+				return nil
+			})
+		}
+		if err != nil {
+			return err
 		}
 		rows = rows[n:]
 	}

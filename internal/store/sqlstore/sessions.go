@@ -275,14 +275,12 @@ func (t *tx) updateSessions(ctx context.Context, ps []*pendingSession) error {
 		b.WriteString(c.name + " = v." + c.name)
 	}
 	b.WriteString(" FROM v WHERE sessions.id = v.id")
-	res, err := t.q.ExecContext(ctx, t.db.rebind(b.String()), args...)
-	if err != nil {
-		return t.db.mapErr("update session", err)
-	}
-	if n, _ := res.RowsAffected(); n != int64(len(ps)) {
-		return errs.E(errs.NotFound, "%d of %d sessions not found", int64(len(ps))-n, len(ps))
-	}
-	return nil
+	return t.later(ctx, "update session", b.String(), args, func(n int64) error {
+		if n != int64(len(ps)) {
+			return errs.E(errs.NotFound, "%d of %d sessions not found", int64(len(ps))-n, len(ps))
+		}
+		return nil
+	})
 }
 
 // sessionColTypes are the SQL types of the sessions columns an update may change.

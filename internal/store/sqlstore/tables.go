@@ -137,6 +137,10 @@ type tx struct {
 	deferPosts   bool
 	pendPosts    []pendingPost
 	pendPostKeys map[string]int
+	// pipe queues the statements of the transaction's end where the engine pipelines them
+	// (pipe.go; nil otherwise); pipeErr is a pipeline's failure that a QueryRow met.
+	pipe    *pipe
+	pipeErr error
 }
 
 // rollup is the transaction's pending rollup.
@@ -154,6 +158,18 @@ func (t *tx) rollup() *Rollup {
 // PostgreSQL's concurrent batches from deadlocking on them, as they did when each session
 // upserted its own rows mid-transaction.
 func (t *tx) flush(ctx context.Context) error {
+	send := t.piping()
+	if err := t.flushHeld(ctx); err != nil {
+		return err
+	}
+	if err := send(ctx); err != nil {
+		return err
+	}
+	return t.pipeErr
+}
+
+// flushHeld writes what the transaction held back, last the master-data versions it bumps.
+func (t *tx) flushHeld(ctx context.Context) error {
 	if err := t.flushOps(ctx); err != nil {
 		return err
 	}

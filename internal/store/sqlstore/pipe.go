@@ -1,0 +1,141 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+)
+
+// A transaction's end (flush) writes what its functions held back: readings, status reports,
+// new and changed sessions, CDRs, postings, entries, balances, report facts and rollups. On
+// PostgreSQL each of those statements was a round trip, about fifteen a batch, each a wake-up
+// of the backend and of the batch's goroutine: under the load tool the scheduler, epoll and
+// socket calls were a third of PostgreSQL's CPU. Where the engine can (Dialect.Pipe), flush
+// sends them in a pipeline instead: statements queue (later, laterQuery) and go in one write
+// when a result is needed or flush ends (sendPipe), so a batch's writes take three round
+// trips. Each statement's outcome is checked as its result comes back, in order, as it was
+// when each ran at once; the first failure ends the pipe and fails the transaction (PostgreSQL
+// has aborted it by then anyway).
+
+// PipeItem is one statement of a pipeline (Dialect.Pipe).
+type PipeItem struct {
+	SQL  string
+	Args []any
+	// Row, when set, makes the statement a query: it is called for each row returned, with
+	// that row's Scan.
+	Row func(scan func(dest ...any) error) error
+	// Done gets the statement's outcome, in statement order: the rows it affected (or
+	// returned) or the engine's error. An error Done returns ends the pipeline with it.
+	Done func(affected int64, err error) error
+}
+
+// pipe is a transaction's pipeline: the statements queued and not sent yet.
+type pipe struct {
+	conn  *sql.Conn // the transaction's connection
+	on    bool      // queuing (during flush); otherwise later runs each statement at once
+	items []PipeItem
+	ends  []func() // statement-profile timers of the queued statements
+}
+
+// later runs (or, in a pipeline, queues) the statement q ('?' placeholders) that op names;
+// done, if set, gets the rows it affected and may fail the transaction.
+func (t *tx) later(ctx context.Context, op, q string, args []any, done func(affected int64) error) error {
+	q = t.db.rebind(q)
+	if t.pipe == nil || !t.pipe.on {
+		res, err := t.q.ExecContext(ctx, q, args...)
+		if err != nil {
+			return t.db.mapErr(op, err)
+		}
+		if done == nil {
+			return nil
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return t.db.mapErr(op, err)
+		}
+		return done(n)
+	}
+	t.queue(PipeItem{SQL: q, Args: args, Done: func(n int64, err error) error {
+		if err != nil {
+			return t.db.mapErr(op, err)
+		}
+		if done == nil {
+			return nil
+		}
+		return done(n)
+	}})
+	return nil
+}
+
+// laterQuery is later for a query: row scans each row it returns, in a pipeline when that is
+// sent.
+func (t *tx) laterQuery(ctx context.Context, op, q string, args []any, row func(scan func(dest ...any) error) error) error {
+	q = t.db.rebind(q)
+	if t.pipe == nil || !t.pipe.on {
+		return t.queryEach(ctx, op, q, args, func(rows *sql.Rows) error { return row(rows.Scan) })
+	}
+	t.queue(PipeItem{SQL: q, Args: args, Row: row, Done: func(_ int64, err error) error { return t.db.mapErr(op, err) }})
+	return nil
+}
+
+func (t *tx) queue(it PipeItem) {
+	stmtCount.Add(1)
+	t.pipe.items = append(t.pipe.items, it)
+	t.pipe.ends = append(t.pipe.ends, timeStatement(it.SQL))
+}
+
+// sendPipe sends the queued statements, if any, and checks their outcomes.
+func (t *tx) sendPipe(ctx context.Context) error {
+	if t.pipe == nil || len(t.pipe.items) == 0 {
+		return nil
+	}
+	items, ends := t.pipe.items, t.pipe.ends
+	t.pipe.items, t.pipe.ends = nil, nil
+	for i := range items {
+		done, end := items[i].Done, ends[i]
+		items[i].Done = func(n int64, err error) error { end(); return done(n, err) }
+	}
+	return t.db.d.Pipe(ctx, t.pipe.conn, items)
+}
+
+// piping queues the transaction's statements until the returned function sends them (flush).
+// A statement run directly meanwhile (t.q) first sends those queued before it (pipedQ).
+func (t *tx) piping() func(ctx context.Context) error {
+	if t.pipe == nil {
+		return func(context.Context) error { return nil }
+	}
+	t.pipe.on = true
+	return func(ctx context.Context) error {
+		t.pipe.on = false
+		return t.sendPipe(ctx)
+	}
+}
+
+// pipedQ is a pipelining transaction's querier: a statement run directly sends the queued
+// ones first, so statements reach the engine in the order the transaction issued them.
+type pipedQ struct {
+	q querier
+	t *tx
+}
+
+func (p pipedQ) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := p.t.sendPipe(ctx); err != nil {
+		return nil, err
+	}
+	return p.q.ExecContext(ctx, q, args...)
+}
+
+func (p pipedQ) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if err := p.t.sendPipe(ctx); err != nil {
+		return nil, err
+	}
+	return p.q.QueryContext(ctx, q, args...)
+}
+
+// QueryRowContext cannot return the queued statements' error: it keeps it for the
+// transaction's end (flush), and the query itself meets PostgreSQL's aborted transaction.
+func (p pipedQ) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if err := p.t.sendPipe(ctx); err != nil && p.t.pipeErr == nil {
+		p.t.pipeErr = err
+	}
+	return p.q.QueryRowContext(ctx, q, args...)
+}
