@@ -33,15 +33,7 @@ func TestDeferredPostings(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			must(in(func(tx store.Tx) error {
-				for _, id := range []string{"acc_def", "sys_cash_EUR"} {
-					a := account.Account{ID: id, Currency: "EUR", Status: account.Active, CreatedAt: now, UpdatedAt: now}
-					if err := tx.Accounts().Create(ctx, &a); err != nil {
-						return err
-					}
-				}
-				return nil
-			}))
+			createAccounts(t, s, now, "acc_def", "sys_cash_EUR")
 			posting := func(key, ref string, at time.Time, amt int64) *account.LedgerTx {
 				return &account.LedgerTx{IdemKey: key, Kind: "topup", Ref: ref, At: at, Entries: []account.LedgerEntry{
 					{AccountID: "acc_def", Amount: amt, Currency: "EUR"}, {AccountID: "sys_cash_EUR", Amount: -amt, Currency: "EUR"}}}

@@ -24,111 +24,113 @@ import (
 func TestFlushPipelined(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 12, 7, 23, 0, 0, 0, time.UTC)
-	for _, o := range storetest.Openers() {
-		t.Run(o.Name, func(t *testing.T) {
-			s, err := storetest.Open(ctx, o.DSN(t))
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		db := s.(*sqlstore.DB)
+		must := func(err error) {
+			t.Helper()
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer s.Close()
-			db := s.(*sqlstore.DB)
-			must := func(err error) {
-				t.Helper()
+		}
+		createAccounts(t, s, now, "acc_pipe", "sys_cash_EUR")
+		posting := func(key, acc string, amt int64) *account.LedgerTx {
+			return &account.LedgerTx{IdemKey: key, Kind: "topup", At: now, Entries: []account.LedgerEntry{
+				{AccountID: acc, Amount: amt, Currency: "EUR"}, {AccountID: "sys_cash_EUR", Amount: -amt, Currency: "EUR"}}}
+		}
+		// hold holds back, for session ses, two readings, a status report of connector
+		// conn and the postings.
+		hold := func(tx store.Tx, ses string, conn int, ps ...*account.LedgerTx) error {
+			tx.DeferPostings()
+			rs := []charging.Reading{
+				{SessionID: ses, StationID: "ST-PIPE", EVSENo: 1, At: now, Measurand: "Energy.Active.Import.Register", Unit: "Wh", Milli: 1000},
+				{SessionID: ses, StationID: "ST-PIPE", EVSENo: 1, At: now.Add(time.Minute), Measurand: "Energy.Active.Import.Register", Unit: "Wh", Milli: 2000},
+			}
+			if err := tx.AddReadings(ctx, rs); err != nil {
+				return err
+			}
+			if err := tx.AddStatus(ctx, charging.StatusChange{StationID: "ST-PIPE", EVSENo: 1, ConnectorNo: conn, Status: "Charging", At: now}); err != nil {
+				return err
+			}
+			for _, p := range ps {
+				if _, _, err := tx.Ledger().Post(ctx, p); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		stored := func(ses string) (readings, statuses int, bal int64) {
+			t.Helper()
+			must(s.View(ctx, func(tx store.Tx) error {
+				rs, err := tx.Readings(ctx, ses)
 				if err != nil {
-					t.Fatal(err)
+					return err
 				}
-			}
-			must(s.InTx(ctx, func(tx store.Tx) error {
-				for _, id := range []string{"acc_pipe", "sys_cash_EUR"} {
-					a := account.Account{ID: id, Currency: "EUR", Status: account.Active, CreatedAt: now, UpdatedAt: now}
-					if err := tx.Accounts().Create(ctx, &a); err != nil {
-						return err
-					}
+				st, err := tx.LiveStatus(ctx, "ST-PIPE")
+				if err != nil {
+					return err
 				}
-				return nil
+				bal, err = tx.Balance(ctx, "acc_pipe")
+				readings, statuses = len(rs), len(st)
+				return err
 			}))
-			posting := func(key, acc string, amt int64) *account.LedgerTx {
-				return &account.LedgerTx{IdemKey: key, Kind: "topup", At: now, Entries: []account.LedgerEntry{
-					{AccountID: acc, Amount: amt, Currency: "EUR"}, {AccountID: "sys_cash_EUR", Amount: -amt, Currency: "EUR"}}}
-			}
-			// hold holds back, for session ses, two readings, a status report of connector
-			// conn and the postings.
-			hold := func(tx store.Tx, ses string, conn int, ps ...*account.LedgerTx) error {
-				tx.DeferPostings()
-				rs := []charging.Reading{
-					{SessionID: ses, StationID: "ST-PIPE", EVSENo: 1, At: now, Measurand: "Energy.Active.Import.Register", Unit: "Wh", Milli: 1000},
-					{SessionID: ses, StationID: "ST-PIPE", EVSENo: 1, At: now.Add(time.Minute), Measurand: "Energy.Active.Import.Register", Unit: "Wh", Milli: 2000},
-				}
-				if err := tx.AddReadings(ctx, rs); err != nil {
-					return err
-				}
-				if err := tx.AddStatus(ctx, charging.StatusChange{StationID: "ST-PIPE", EVSENo: 1, ConnectorNo: conn, Status: "Charging", At: now}); err != nil {
-					return err
-				}
-				for _, p := range ps {
-					if _, _, err := tx.Ledger().Post(ctx, p); err != nil {
-						return err
-					}
-				}
-				return nil
-			}
-			stored := func(ses string) (readings, statuses int, bal int64) {
-				t.Helper()
-				must(s.View(ctx, func(tx store.Tx) error {
-					rs, err := tx.Readings(ctx, ses)
-					if err != nil {
-						return err
-					}
-					st, err := tx.LiveStatus(ctx, "ST-PIPE")
-					if err != nil {
-						return err
-					}
-					bal, err = tx.Balance(ctx, "acc_pipe")
-					readings, statuses = len(rs), len(st)
-					return err
-				}))
-				return readings, statuses, bal
-			}
+			return readings, statuses, bal
+		}
 
-			sizes, restore := db.CountPipelines()
-			defer restore()
-			must(s.InTx(ctx, func(tx store.Tx) error {
-				return hold(tx, "ses_pipe1", 1, posting("topup:pipe1", "acc_pipe", 500), posting("topup:pipe2", "acc_pipe", 70))
-			}))
-			want := []int{6} // readings, status history, live status, postings, entries, balance
-			if o.Name == "sqlite" {
-				want = nil
-			}
-			if !slices.Equal(*sizes, want) {
-				t.Fatalf("pipelines sent (statements each): %v, want %v", *sizes, want)
-			}
-			if r, st, bal := stored("ses_pipe1"); r != 2 || st != 1 || bal != 570 {
-				t.Fatalf("stored: %d readings, %d live statuses, balance %d; want 2, 1, 570", r, st, bal)
-			}
+		sizes, restore := db.CountPipelines()
+		defer restore()
+		must(s.InTx(ctx, func(tx store.Tx) error {
+			return hold(tx, "ses_pipe1", 1, posting("topup:pipe1", "acc_pipe", 500), posting("topup:pipe2", "acc_pipe", 70))
+		}))
+		want := []int{6} // readings, status history, live status, postings, entries, balance
+		if s.Dialect() == "sqlite" {
+			want = nil
+		}
+		if !slices.Equal(*sizes, want) {
+			t.Fatalf("pipelines sent (statements each): %v, want %v", *sizes, want)
+		}
+		if r, st, bal := stored("ses_pipe1"); r != 2 || st != 1 || bal != 570 {
+			t.Fatalf("stored: %d readings, %d live statuses, balance %d; want 2, 1, 570", r, st, bal)
+		}
 
-			// The engine refuses an entry (its account does not exist): Invalid, and the
-			// readings and status queued before it are gone with the transaction.
-			err = s.InTx(ctx, func(tx store.Tx) error {
-				return hold(tx, "ses_pipe2", 2, posting("topup:pipe3", "acc_nobody", 5))
-			})
-			if !errs.Is(err, errs.Invalid) {
-				t.Fatalf("an entry for an account that does not exist: %v, want Invalid", err)
-			}
-			if r, st, bal := stored("ses_pipe2"); r != 0 || st != 1 || bal != 570 {
-				t.Fatalf("after the refused entry: %d readings, %d live statuses, balance %d; want 0, 1, 570", r, st, bal)
-			}
-
-			// A key committed before: the postings' statement inserts fewer rows than it holds,
-			// its outcome fails the transaction with Conflict, and again nothing stays.
-			err = s.InTx(ctx, func(tx store.Tx) error {
-				return hold(tx, "ses_pipe3", 3, posting("topup:pipe4", "acc_pipe", 9), posting("topup:pipe1", "acc_pipe", 500))
-			})
-			if !errs.Is(err, errs.Conflict) {
-				t.Fatalf("a key committed before: %v, want Conflict", err)
-			}
-			if r, st, bal := stored("ses_pipe3"); r != 0 || st != 1 || bal != 570 {
-				t.Fatalf("after the conflict: %d readings, %d live statuses, balance %d; want 0, 1, 570", r, st, bal)
-			}
+		// The engine refuses an entry (its account does not exist): Invalid, and the
+		// readings and status queued before it are gone with the transaction.
+		err := s.InTx(ctx, func(tx store.Tx) error {
+			return hold(tx, "ses_pipe2", 2, posting("topup:pipe3", "acc_nobody", 5))
 		})
+		if !errs.Is(err, errs.Invalid) {
+			t.Fatalf("an entry for an account that does not exist: %v, want Invalid", err)
+		}
+		if r, st, bal := stored("ses_pipe2"); r != 0 || st != 1 || bal != 570 {
+			t.Fatalf("after the refused entry: %d readings, %d live statuses, balance %d; want 0, 1, 570", r, st, bal)
+		}
+
+		// A key committed before: the postings' statement inserts fewer rows than it holds,
+		// its outcome fails the transaction with Conflict, and again nothing stays.
+		err = s.InTx(ctx, func(tx store.Tx) error {
+			return hold(tx, "ses_pipe3", 3, posting("topup:pipe4", "acc_pipe", 9), posting("topup:pipe1", "acc_pipe", 500))
+		})
+		if !errs.Is(err, errs.Conflict) {
+			t.Fatalf("a key committed before: %v, want Conflict", err)
+		}
+		if r, st, bal := stored("ses_pipe3"); r != 0 || st != 1 || bal != 570 {
+			t.Fatalf("after the conflict: %d readings, %d live statuses, balance %d; want 0, 1, 570", r, st, bal)
+		}
+	})
+}
+
+// createAccounts creates active EUR accounts with the ids.
+func createAccounts(t *testing.T, s store.Store, now time.Time, ids ...string) {
+	t.Helper()
+	err := s.InTx(context.Background(), func(tx store.Tx) error {
+		for _, id := range ids {
+			a := account.Account{ID: id, Currency: "EUR", Status: account.Active, CreatedAt: now, UpdatedAt: now}
+			if err := tx.Accounts().Create(context.Background(), &a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
