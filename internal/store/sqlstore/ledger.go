@@ -204,7 +204,7 @@ func (t *tx) lockAccounts(ctx context.Context, ids []string) error {
 		}
 		q := valuesSQL("INSERT INTO account_balances (account_id, balance)", k, 2) +
 			" ON CONFLICT (account_id) DO UPDATE SET balance = account_balances.balance RETURNING account_id, balance"
-		err := t.queryEach(ctx, "lock accounts", q, args, func(rows *sql.Rows) error {
+		err := t.laterQuery(ctx, "lock accounts", q, args, func(rows rowScanner) error {
 			var id string
 			var bal int64
 			if err := rows.Scan(&id, &bal); err != nil || strings.HasPrefix(id, SystemPrefix) {
@@ -276,7 +276,7 @@ func (l ledger) ByRef(ctx context.Context, ref string) ([]account.LedgerTx, erro
 }
 
 // scanPosting reads a ledger_transactions row's data column.
-func scanPosting(rows *sql.Rows) (account.LedgerTx, error) {
+func scanPosting(rows rowScanner) (account.LedgerTx, error) {
 	var data string
 	if err := rows.Scan(&data); err != nil {
 		return account.LedgerTx{}, err

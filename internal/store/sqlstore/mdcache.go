@@ -169,21 +169,57 @@ func (t *tx) loadVersions(rows *sql.Rows, other func(name string, v int64)) {
 		if rows.Scan(&name, &v) != nil {
 			break
 		}
-		i := slices.Index(cachedNames[:], name)
-		switch {
-		case i >= 0:
-			t.vers[i] = v
-			seen |= 1 << i
-		case other != nil:
+		if !t.versionRow(name, v, &seen) && other != nil {
 			other(name, v)
 		}
 	}
 	err := rows.Close()
-	if err != nil || rows.Err() != nil || seen != 1<<nCached-1 {
+	t.versionsRead(seen, err == nil && rows.Err() == nil)
+}
+
+// versionRow takes a row of versionsQuery, marking its table in seen; false when the name is
+// no table's.
+func (t *tx) versionRow(name string, v int64, seen *int) bool {
+	i := slices.Index(cachedNames[:], name)
+	if i < 0 {
+		return false
+	}
+	t.vers[i] = v
+	*seen |= 1 << i
+	return true
+}
+
+// versionsRead ends a read of the versions: loaded when it went well and saw every table.
+func (t *tx) versionsRead(seen int, ok bool) {
+	if !ok || seen != 1<<nCached-1 {
 		t.verErr = true
 		return
 	}
 	t.verLoaded = true
+}
+
+// readVersionsAhead queues the read of the versions in the pipeline being queued (pipe.go),
+// when they are not read yet: a batch's read-ahead takes them in its first round trip, where
+// the first look-up in the cache asked on its own.
+func (t *tx) readVersionsAhead() {
+	if t.pipe == nil || !t.pipe.on || t.verLoaded || t.verErr {
+		return
+	}
+	seen := 0
+	t.queue(PipeItem{SQL: versionsQuery,
+		Row: func(scan func(...any) error) error {
+			var name string
+			var v int64
+			if err := scan(&name, &v); err != nil {
+				return err
+			}
+			t.versionRow(name, v, &seen)
+			return nil
+		},
+		Done: func(_ int64, err error) error {
+			t.versionsRead(seen, err == nil)
+			return t.db.mapErr("cache versions", err)
+		}})
 }
 
 // wroteTo records a write to a cached table. Its version is bumped once, by bumpVersions at

@@ -231,7 +231,7 @@ const readingCols = "station_id, evse_no, at, measurand, phase, location, contex
 const readingsQuery = "SELECT " + readingCols + " FROM meter_readings WHERE session_id = ? ORDER BY at"
 
 // scanReading reads readingCols into r, after the columns in before.
-func scanReading(rows *sql.Rows, r *charging.Reading, before ...any) error {
+func scanReading(rows rowScanner, r *charging.Reading, before ...any) error {
 	var at int64
 	err := rows.Scan(append(before, &r.StationID, &r.EVSENo, &at, &r.Measurand, &r.Phase, &r.Location, &r.Context, &r.Unit, &r.Milli)...)
 	r.At = time.UnixMicro(at).UTC()

@@ -68,13 +68,38 @@ func (t *tx) later(ctx context.Context, op, q string, args []any, done func(affe
 
 // laterQuery is later for a query: row scans each row it returns, in a pipeline when that is
 // sent.
-func (t *tx) laterQuery(ctx context.Context, op, q string, args []any, row func(scan func(dest ...any) error) error) error {
-	q = t.db.rebind(q)
+func (t *tx) laterQuery(ctx context.Context, op, q string, args []any, row func(rowScanner) error) error {
 	if t.pipe == nil || !t.pipe.on {
-		return t.queryEach(ctx, op, q, args, func(rows *sql.Rows) error { return row(rows.Scan) })
+		return t.queryEach(ctx, op, q, args, func(rows *sql.Rows) error { return row(rows) })
 	}
-	t.queue(PipeItem{SQL: q, Args: args, Row: row, Done: func(_ int64, err error) error { return t.db.mapErr(op, err) }})
+	t.queue(PipeItem{SQL: t.db.rebind(q), Args: args,
+		Row:  func(scan func(dest ...any) error) error { return row(scanFunc(scan)) },
+		Done: func(_ int64, err error) error { return t.db.mapErr(op, err) }})
 	return nil
+}
+
+// rowScanner is a row of a result: *sql.Rows, or a pipelined query's row.
+type rowScanner interface{ Scan(dest ...any) error }
+
+// scanFunc is a row's Scan as a rowScanner.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// pipelined runs fn with the statements it queues (later, laterQuery and the read-aheads)
+// held in a pipeline where the engine has one, and then sends them. fn sends earlier where
+// it needs a result (sendPipe).
+func (t *tx) pipelined(ctx context.Context, fn func() error) error {
+	if t.pipe == nil || t.pipe.on {
+		return fn()
+	}
+	t.pipe.on = true
+	err := fn()
+	t.pipe.on = false
+	if err != nil {
+		return err // the transaction fails: what is queued is never sent
+	}
+	return t.sendPipe(ctx)
 }
 
 func (t *tx) queue(it PipeItem) {
@@ -95,19 +120,6 @@ func (t *tx) sendPipe(ctx context.Context) error {
 		items[i].Done = func(n int64, err error) error { end(); return done(n, err) }
 	}
 	return t.db.d.Pipe(ctx, t.pipe.conn, items)
-}
-
-// piping queues the transaction's statements until the returned function sends them (flush).
-// A statement run directly meanwhile (t.q) first sends those queued before it (pipedQ).
-func (t *tx) piping() func(ctx context.Context) error {
-	if t.pipe == nil {
-		return func(context.Context) error { return nil }
-	}
-	t.pipe.on = true
-	return func(ctx context.Context) error {
-		t.pipe.on = false
-		return t.sendPipe(ctx)
-	}
 }
 
 // pipedQ is a pipelining transaction's querier: a statement run directly sends the queued

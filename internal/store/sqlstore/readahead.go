@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"slices"
 	"strings"
 	"time"
@@ -115,13 +114,20 @@ func (t *tx) KeyedOnly(ctx context.Context) error {
 	if t.db.d.Name != "postgres" || t.autocommit {
 		return nil
 	}
-	_, err := t.q.ExecContext(ctx, "SELECT set_config('enable_seqscan', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)")
+	const q = "SELECT set_config('enable_seqscan', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)"
+	if t.pipe != nil {
+		// Queued (pipe.go): it goes ahead of the transaction's next statements, in their
+		// round trip, and its failure is theirs.
+		t.queue(PipeItem{SQL: q, Done: func(_ int64, err error) error { return t.db.mapErr("plan by key", err) }})
+		return nil
+	}
+	_, err := t.q.ExecContext(ctx, q)
 	return t.db.mapErr("plan by key", err)
 }
 
 // queryIn runs head + " IN (?, …)" + tail over ids, rowsPerStmt of them a statement
 // (queryPadded), and calls scan for each row.
-func (t *tx) queryIn(ctx context.Context, op, head, tail string, ids []string, scan func(*sql.Rows) error) error {
+func (t *tx) queryIn(ctx context.Context, op, head, tail string, ids []string, scan func(rowScanner) error) error {
 	return t.queryPadded(ctx, op, len(ids), func(args []any, i int) []any { return append(args, ids[i]) },
 		func(n int) string { return inList(head, tail, n) }, scan)
 }
@@ -141,7 +147,7 @@ const (
 // scan for each row: text(k) is the statement for k items, and item(args, i) appends item i's
 // arguments. Each list is padded to prefetchRows with its last item, so that a few statement
 // texts serve every batch size, as for the sessions read ahead.
-func (t *tx) queryPadded(ctx context.Context, op string, n int, item func(args []any, i int) []any, text func(k int) string, scan func(*sql.Rows) error) error {
+func (t *tx) queryPadded(ctx context.Context, op string, n int, item func(args []any, i int) []any, text func(k int) string, scan func(rowScanner) error) error {
 	for from := 0; from < n; from += rowsPerStmt {
 		m := min(rowsPerStmt, n-from)
 		k := prefetchRows(m)
@@ -149,7 +155,7 @@ func (t *tx) queryPadded(ctx context.Context, op string, n int, item func(args [
 		for i := range k {
 			args = item(args, from+min(i, m-1))
 		}
-		if err := t.queryEach(ctx, op, text(k), args, scan); err != nil {
+		if err := t.laterQuery(ctx, op, text(k), args, scan); err != nil {
 			return err
 		}
 	}
@@ -164,7 +170,7 @@ func (t *tx) readAheadReadings(ctx context.Context, ids []string) error {
 		t.ahead.readings[id] = nil // read, and none stored unless the query finds some
 	}
 	return t.queryIn(ctx, "read readings ahead", readingsAheadHead, readingsAheadTail, ids,
-		func(rows *sql.Rows) error {
+		func(rows rowScanner) error {
 			var r charging.Reading
 			if err := scanReading(rows, &r, &r.SessionID); err != nil {
 				return err
@@ -207,7 +213,7 @@ func (t *tx) readAheadPosts(ctx context.Context, refs []string) error {
 		t.ahead.posts[ref] = nil
 	}
 	return t.queryIn(ctx, "read postings ahead", "SELECT data FROM ledger_transactions WHERE ref", " ORDER BY created_at, id", refs,
-		func(rows *sql.Rows) error {
+		func(rows rowScanner) error {
 			lt, err := scanPosting(rows)
 			if err != nil {
 				return err

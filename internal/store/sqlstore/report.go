@@ -53,9 +53,9 @@ func (t *tx) flushFacts(ctx context.Context) error {
 			args = append(args, SessionFactArgs(&fs[from+i])...)
 		}
 		q := valuesSQL("INSERT INTO report_sessions ("+sessionFactCols+")", n, 17) + " ON CONFLICT (session_id) DO NOTHING RETURNING session_id"
-		err := t.laterQuery(ctx, "add report sessions", q, args, func(scan func(...any) error) error {
+		err := t.laterQuery(ctx, "add report sessions", q, args, func(row rowScanner) error {
 			var id string
-			if err := scan(&id); err != nil {
+			if err := row.Scan(&id); err != nil {
 				return err
 			}
 			fresh[id] = true

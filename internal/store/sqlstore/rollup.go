@@ -309,11 +309,11 @@ func upsertRows(ctx context.Context, t *tx, table, cols string, rows [][]any, ta
 		if returned == nil {
 			err = t.later(ctx, "add report rollups", q, args, nil)
 		} else {
-			err = t.laterQuery(ctx, "add report rollups", q, args, func(scan func(...any) error) error {
+			err = t.laterQuery(ctx, "add report rollups", q, args, func(row rowScanner) error {
 				var lvl int
 				var dim string
 				var bucket, wh int64
-				if err := scan(&lvl, &dim, &bucket, &wh); err != nil {
+				if err := row.Scan(&lvl, &dim, &bucket, &wh); err != nil {
 					return err
 				}
 				returned(lvl, dim, bucket, wh)

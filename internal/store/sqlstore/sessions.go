@@ -338,14 +338,24 @@ func (t *tx) SessionByTx(ctx context.Context, stationID, txRef string) (*chargin
 // SessionByTx until this transaction writes it. Then it reads ahead, for the refs that may
 // start a session, whether their start key was seen, and for those marked Ending what ending
 // them reads (readahead.go).
+//
+// Where the engine pipelines (pipe.go), all that is two round trips: the master-data versions
+// (which reading the tokens' accounts needs), the sessions and the start keys; then, from the
+// sessions found, the account locks, postings and readings.
 func (t *tx) PrefetchSessions(ctx context.Context, refs []store.SessionRef) error {
-	if err := t.prefetchSessions(ctx, refs); err != nil {
-		return err
-	}
-	if err := t.prefetchStarts(ctx, refs); err != nil {
-		return err
-	}
-	return t.prefetchEnding(ctx, refs)
+	return t.pipelined(ctx, func() error {
+		t.readVersionsAhead()
+		if err := t.prefetchSessions(ctx, refs); err != nil {
+			return err
+		}
+		if err := t.prefetchStarts(ctx, refs); err != nil {
+			return err
+		}
+		if err := t.sendPipe(ctx); err != nil {
+			return err
+		}
+		return t.prefetchEnding(ctx, refs)
+	})
 }
 
 func (t *tx) prefetchSessions(ctx context.Context, refs []store.SessionRef) error {
@@ -367,7 +377,7 @@ func (t *tx) prefetchSessions(ctx context.Context, refs []store.SessionRef) erro
 	r := t.Sessions().(sessionRepo)
 	return t.queryPairs(ctx, "prefetch sessions", "station_id, tx_ref",
 		"SELECT s.data FROM sessions s JOIN v ON s.station_id = v.station_id AND s.tx_ref = v.tx_ref", pairs,
-		func(rows *sql.Rows) error {
+		func(rows rowScanner) error {
 			v, err := r.scan(rows)
 			if err != nil {
 				return err
@@ -391,7 +401,7 @@ func prefetchRows(n int) int { return min(rowsPerStmt, 1<<bits.Len(uint(n-1))) }
 // queryPairs runs query over a list v(cols) of text pairs, "WITH v(cols) AS (VALUES (?, ?), …)
 // query", rowsPerStmt pairs a statement (queryPadded), and calls scan for each row. The values
 // are cast in every row: PostgreSQL types a VALUES column from its rows.
-func (t *tx) queryPairs(ctx context.Context, op, cols, query string, pairs [][2]string, scan func(*sql.Rows) error) error {
+func (t *tx) queryPairs(ctx context.Context, op, cols, query string, pairs [][2]string, scan func(rowScanner) error) error {
 	return t.queryPadded(ctx, op, len(pairs), func(args []any, i int) []any { return append(args, pairs[i][0], pairs[i][1]) },
 		func(n int) string {
 			return "WITH v(" + cols + ") AS (VALUES " + strings.Repeat("(CAST(? AS TEXT), CAST(? AS TEXT)), ", n-1) +
@@ -417,7 +427,7 @@ func (t *tx) prefetchStarts(ctx context.Context, refs []store.SessionRef) error 
 	}
 	return t.queryPairs(ctx, "read start keys ahead", "station_id, start_key",
 		"SELECT s.station_id, s.start_key, s.id FROM sessions s JOIN v ON s.station_id = v.station_id AND s.start_key = v.start_key WHERE s.start_key <> ''", pairs,
-		func(rows *sql.Rows) error {
+		func(rows rowScanner) error {
 			var station, key, id string
 			if err := rows.Scan(&station, &key, &id); err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -255,9 +256,10 @@ func explain(t *testing.T, s store.Store, q string, args ...string) string {
 	return strings.Join(plan, "\n")
 }
 
-// TestPrefetchSessions: a batch reads its sessions ahead in one statement (PostgreSQL; SQLite's
-// writer has them cached), SessionByTx then answers them without a statement, and a session
-// the transaction writes is never answered from the stale copy read ahead.
+// TestPrefetchSessions: a batch reads its sessions ahead in one statement (PostgreSQL, where the
+// master-data versions go with it in one round trip; SQLite's writer has them cached),
+// SessionByTx then answers them without a statement, and a session the transaction writes is
+// never answered from the stale copy read ahead.
 func TestPrefetchSessions(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
@@ -276,14 +278,19 @@ func TestPrefetchSessions(t *testing.T) {
 			return err
 		})
 		pg := strings.HasSuffix(t.Name(), "postgres")
+		pipes, restore := s.(*sqlstore.DB).CountPipelines()
+		defer restore()
 		write(t, s, func(tx store.Tx) error {
 			n0, _ := sqlstore.Counts()
 			if err := tx.PrefetchSessions(ctx, refs); err != nil { // 3, padded to 4 with the last
 				return err
 			}
 			n1, _ := sqlstore.Counts()
-			if want := map[bool]int64{true: 1, false: 0}[pg]; n1-n0 != want {
+			if want := map[bool]int64{true: 2, false: 0}[pg]; n1-n0 != want {
 				t.Errorf("prefetch of 3 sessions took %d statements, want %d", n1-n0, want)
+			}
+			if want := map[bool][]int{true: {2}}[pg]; !slices.Equal(*pipes, want) {
+				t.Errorf("prefetch of 3 sessions sent pipelines of %v statements, want %v", *pipes, want)
 			}
 			for i, ref := range refs {
 				got, err := tx.SessionByTx(ctx, ref.StationID, ref.TxRef)
