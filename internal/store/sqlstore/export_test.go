@@ -106,3 +106,26 @@ func (db *DB) CountPipelines() (sizes *[]int, restore func()) {
 	}
 	return sizes, func() { db.d.Pipe = send }
 }
+
+// UpdatesInTx runs fn in a write transaction, writes what it held back, reads how many rows
+// of table the transaction updated and how many of those updates were HOT (PostgreSQL's
+// counters of the running transaction), and rolls the transaction back.
+func (db *DB) UpdatesInTx(ctx context.Context, table string, fn func(store.Tx) error) (updated, hot int64, err error) {
+	err = db.InTx(ctx, func(st store.Tx) error {
+		if err := fn(st); err != nil {
+			return err
+		}
+		t := st.(*tx)
+		if err := t.flush(ctx); err != nil {
+			return err
+		}
+		if err := t.q.QueryRowContext(ctx, "SELECT pg_stat_get_xact_tuples_updated($1::regclass), pg_stat_get_xact_tuples_hot_updated($1::regclass)", table).Scan(&updated, &hot); err != nil {
+			return err
+		}
+		return errExplained
+	})
+	if errors.Is(err, errExplained) {
+		err = nil
+	}
+	return updated, hot, err
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/evcs/evcs/internal/asset"
 	"github.com/evcs/evcs/internal/charging"
 	"github.com/evcs/evcs/internal/errs"
+	"github.com/evcs/evcs/internal/report"
 	"github.com/evcs/evcs/internal/store"
 	"github.com/evcs/evcs/internal/store/sqlstore"
 	"github.com/evcs/evcs/internal/store/storetest"
@@ -380,4 +381,37 @@ func TestWriteRows(t *testing.T) {
 	if len(seen) != 7 { // 1, 2, 4, … 64
 		t.Errorf("%d statement sizes, want 7: %v", len(seen), seen)
 	}
+}
+
+// TestRollupUpdatesHOT: on PostgreSQL, adding an ended session to rollup rows that exist
+// updates every one of them HOT (no index entry written): the rollup tables' range indexes
+// hold their keys only and their pages keep room. The migration rolls back and applies again;
+// on SQLite it does nothing and must still apply.
+func TestRollupUpdatesHOT(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		db := s.(*sqlstore.DB)
+		if err := db.RedoMigration(ctx, 23); err != nil {
+			t.Fatal(err)
+		}
+		fact := func(id string) []store.SessionFact {
+			return []store.SessionFact{{SessionID: id, StationID: "CP-R", SiteID: "site_r", Currency: "EUR", Kind: "charge",
+				StartedAt: at, StoppedAt: at.Add(30 * time.Minute), EnergyWh: 5000, RevenueExclMinor: 150, RevenueInclMinor: 180,
+				DurationS: 1800, PowerW: 10000, Hours: []report.HourShare{{Bucket: at.UnixMicro(), Seconds: 1800, Wh: 5000}}}}
+		}
+		write(t, s, func(tx store.Tx) error { return tx.Reports().AddSessions(ctx, fact("ses_r1")) }) // the rows
+		if db.Dialect() != "postgres" {
+			return
+		}
+		for _, table := range []string{"report_session_sums", "report_occupancy"} {
+			updated, hot, err := db.UpdatesInTx(ctx, table, func(tx store.Tx) error { return tx.Reports().AddSessions(ctx, fact("ses_r2")) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if updated == 0 || hot != updated {
+				t.Errorf("%s: %d rows updated, %d of them HOT; want all HOT", table, updated, hot)
+			}
+		}
+	})
 }
