@@ -15,7 +15,10 @@ import (
 // process run (InTx and View), by statement text, from EVCS's side: how long each took to its first result (rows read after that are not
 // counted), waits for the connection's CPU included. PostgreSQL's pg_stat_statements needs a
 // server setting and sees only the server's side; SQLite has nothing like it. Off (the normal
-// state), a statement pays one atomic load for it.
+// state), a statement pays one atomic load for it. A pipelined statement (pipe.go: on
+// PostgreSQL a batch's read-ahead and end) counts from when it was queued to when its outcome
+// came back, so the statements of one pipeline overlap: their times add up to more than the
+// transactions took.
 //
 // Multi-row statements of one kind differ only in their VALUES and IN lists; the profile folds
 // those lists to "(…)" (and a statement written over several lines onto one), so each kind is
