@@ -35,7 +35,16 @@ var Dialect = sqlstore.Dialect{
 // batch's statements in the transaction open on the connection; one that fails aborts it, and
 // those after it fail too, so the first failure is the one reported.
 func pipe(ctx context.Context, conn *sql.Conn, items []sqlstore.PipeItem) error {
-	return conn.Raw(func(dc any) error {
+	// A panic in a Done or Row (a bug) must not leave Raw: database/sql would close the
+	// connection under the transaction open on it and wait for that transaction forever. It
+	// ends the batch, leaves Raw as an error, and goes on once the connection is free.
+	var panicked any
+	err := conn.Raw(func(dc any) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				panicked, err = p, errPanicked
+			}
+		}()
 		sc, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("postgres: pipeline on a %T connection", dc)
@@ -45,18 +54,21 @@ func pipe(ctx context.Context, conn *sql.Conn, items []sqlstore.PipeItem) error 
 			b.Queue(items[i].SQL, items[i].Args...)
 		}
 		br := sc.Conn().SendBatch(ctx, b)
-		var err error
+		defer br.Close() // read what is left, so the connection is ready for what follows
 		for i := range items {
 			if err = outcome(br, &items[i]); err != nil {
-				break
+				return err
 			}
 		}
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
-		return err
+		return br.Close()
 	})
+	if panicked != nil {
+		panic(panicked)
+	}
+	return err
 }
+
+var errPanicked = errors.New("postgres: pipeline ended by a panic")
 
 // outcome reads one statement's result from br and gives it to the item.
 func outcome(br pgx.BatchResults, it *sqlstore.PipeItem) error {

@@ -129,3 +129,18 @@ func (db *DB) UpdatesInTx(ctx context.Context, table string, fn func(store.Tx) e
 	}
 	return updated, hot, err
 }
+
+// SendInTx sends items as a pipeline in a write transaction (PostgreSQL) and commits it;
+// false when the store's engine has no pipeline.
+func (db *DB) SendInTx(ctx context.Context, items []PipeItem) (bool, error) {
+	if db.d.Pipe == nil {
+		return false, nil
+	}
+	return true, db.InTx(ctx, func(st store.Tx) error {
+		t := st.(*tx)
+		for _, it := range items {
+			t.queue(it)
+		}
+		return t.sendPipe(ctx)
+	})
+}

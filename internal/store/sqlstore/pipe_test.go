@@ -134,3 +134,44 @@ func createAccounts(t *testing.T, s store.Store, now time.Time, ids ...string) {
 		t.Fatal(err)
 	}
 }
+
+// TestPipelinePanic: a panic while a pipeline's outcomes are read (a bug in a Done) reaches
+// the caller, the transaction rolls back, and the connection comes back clean: the store's
+// next transactions, every one of its pooled connections included, still work.
+func TestPipelinePanic(t *testing.T) {
+	ctx := context.Background()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		db := s.(*sqlstore.DB)
+		done := func(int64, error) error { return nil }
+		boom := func(int64, error) error { panic("boom") }
+		var got any
+		sent := true
+		func() {
+			defer func() { got = recover() }()
+			var err error
+			sent, err = db.SendInTx(ctx, []sqlstore.PipeItem{
+				{SQL: "INSERT INTO counters (name, value) VALUES ('pipe_panic', 1)", Done: done},
+				{SQL: "SELECT 1", Done: boom},
+				{SQL: "SELECT 2", Done: done},
+			})
+			if sent {
+				t.Errorf("sending returned (%v) instead of panicking", err)
+			}
+		}()
+		if !sent {
+			return // SQLite: no pipeline
+		}
+		if got != "boom" {
+			t.Fatalf("recovered %v, want the Done's panic", got)
+		}
+		for i := 0; i < 40; i++ { // more than the pool's connections
+			if _, err := db.SendInTx(ctx, []sqlstore.PipeItem{{SQL: "SELECT 1", Done: done}}); err != nil {
+				t.Fatalf("transaction %d after the panic: %v", i, err)
+			}
+		}
+		var n int
+		if err := db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM counters WHERE name = 'pipe_panic'").Scan(&n); err != nil || n != 0 {
+			t.Fatalf("the panicked transaction's insert: %d rows, %v; want rolled back", n, err)
+		}
+	})
+}
