@@ -265,7 +265,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(store.Tx) error) (e
 	txCount.Add(1)
 	t = &tx{db: db, q: counted{q, ctx}, writer: pool == db.w}
 	if conn != nil {
-		t.pipe = &pipe{conn: conn}
+		t.pipe = &pipe{conn: conn, ctx: ctx}
 		t.q = pipedQ{q: t.q, t: t}
 	}
 	if err := fn(t); err != nil {

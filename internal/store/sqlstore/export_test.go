@@ -141,6 +141,6 @@ func (db *DB) SendInTx(ctx context.Context, items []PipeItem) (bool, error) {
 		for _, it := range items {
 			t.queue(it)
 		}
-		return t.sendPipe(ctx)
+		return t.sendPipe()
 	})
 }

@@ -30,8 +30,9 @@ type PipeItem struct {
 
 // pipe is a transaction's pipeline: the statements queued and not sent yet.
 type pipe struct {
-	conn  *sql.Conn // the transaction's connection
-	on    bool      // queuing (during flush); otherwise later runs each statement at once
+	conn  *sql.Conn       // the transaction's connection
+	ctx   context.Context // the transaction's context, which pipelines are sent under (counted)
+	on    bool            // queuing (during flush); otherwise later runs each statement at once
 	items []PipeItem
 	ends  []func() // statement-profile timers of the queued statements
 }
@@ -89,7 +90,7 @@ func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 // pipelined runs fn with the statements it queues (later, laterQuery and the read-aheads)
 // held in a pipeline where the engine has one, and then sends them. fn sends earlier where
 // it needs a result (sendPipe).
-func (t *tx) pipelined(ctx context.Context, fn func() error) error {
+func (t *tx) pipelined(fn func() error) error {
 	if t.pipe == nil || t.pipe.on {
 		return fn()
 	}
@@ -99,7 +100,7 @@ func (t *tx) pipelined(ctx context.Context, fn func() error) error {
 	if err != nil {
 		return err // the transaction fails: what is queued is never sent
 	}
-	return t.sendPipe(ctx)
+	return t.sendPipe()
 }
 
 func (t *tx) queue(it PipeItem) {
@@ -108,8 +109,11 @@ func (t *tx) queue(it PipeItem) {
 	t.pipe.ends = append(t.pipe.ends, timeStatement(it.SQL))
 }
 
-// sendPipe sends the queued statements, if any, and checks their outcomes.
-func (t *tx) sendPipe(ctx context.Context) error {
+// sendPipe sends the queued statements, if any, and checks their outcomes. Like every
+// statement of the transaction (counted) they go under the transaction's context, not the
+// caller's: a batch's statements are its functions' together, and one message's context ending
+// must not fail them.
+func (t *tx) sendPipe() error {
 	if t.pipe == nil || len(t.pipe.items) == 0 {
 		return nil
 	}
@@ -119,7 +123,7 @@ func (t *tx) sendPipe(ctx context.Context) error {
 		done, end := items[i].Done, ends[i]
 		items[i].Done = func(n int64, err error) error { end(); return done(n, err) }
 	}
-	return t.db.d.Pipe(ctx, t.pipe.conn, items)
+	return t.db.d.Pipe(t.pipe.ctx, t.pipe.conn, items)
 }
 
 // pipedQ is a pipelining transaction's querier: a statement run directly sends the queued
@@ -130,14 +134,14 @@ type pipedQ struct {
 }
 
 func (p pipedQ) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	if err := p.t.sendPipe(ctx); err != nil {
+	if err := p.t.sendPipe(); err != nil {
 		return nil, err
 	}
 	return p.q.ExecContext(ctx, q, args...)
 }
 
 func (p pipedQ) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if err := p.t.sendPipe(ctx); err != nil {
+	if err := p.t.sendPipe(); err != nil {
 		return nil, err
 	}
 	return p.q.QueryContext(ctx, q, args...)
@@ -146,7 +150,7 @@ func (p pipedQ) QueryContext(ctx context.Context, q string, args ...any) (*sql.R
 // QueryRowContext cannot return the queued statements' error: it keeps it for the
 // transaction's end (flush), and the query itself meets PostgreSQL's aborted transaction.
 func (p pipedQ) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	if err := p.t.sendPipe(ctx); err != nil && p.t.pipeErr == nil {
+	if err := p.t.sendPipe(); err != nil && p.t.pipeErr == nil {
 		p.t.pipeErr = err
 	}
 	return p.q.QueryRowContext(ctx, q, args...)

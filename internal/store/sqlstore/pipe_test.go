@@ -175,3 +175,33 @@ func TestPipelinePanic(t *testing.T) {
 		}
 	})
 }
+
+// TestPipelineUnderTransactionContext: a pipeline goes under its transaction's context, as
+// every statement of the transaction does, whatever context the statement that sends it was
+// called with. In a batch, one message's context can end while the others' statements still
+// run: here a statement called with an ended context sends the queued plan-by-key setting
+// first (PostgreSQL), and the transaction still commits.
+func TestPipelineUnderTransactionContext(t *testing.T) {
+	ctx := context.Background()
+	storetest.Each(t, func(t *testing.T, s store.Store) {
+		ended, cancel := context.WithCancel(ctx)
+		cancel()
+		pipes, restore := s.(*sqlstore.DB).CountPipelines()
+		defer restore()
+		var got int64
+		err := s.InTx(ctx, func(tx store.Tx) error {
+			if err := tx.KeyedOnly(ctx); err != nil {
+				return err
+			}
+			var err error
+			got, err = tx.Next(ended, "pipe-context")
+			return err
+		})
+		if err != nil || got != 1 {
+			t.Fatalf("a statement called with an ended context after a queued one: %d, %v; want 1, nil", got, err)
+		}
+		if want := map[string][]int{"postgres": {1}}[s.Dialect()]; !slices.Equal(*pipes, want) {
+			t.Fatalf("pipelines sent: %v, want %v", *pipes, want)
+		}
+	})
+}

@@ -66,7 +66,7 @@ func (t *tx) flushFacts(ctx context.Context) error {
 		}
 		from += n
 	}
-	if err := t.sendPipe(ctx); err != nil {
+	if err := t.sendPipe(); err != nil {
 		return err
 	}
 	roll := t.rollup()

@@ -285,7 +285,7 @@ func (r *Rollup) upsert(ctx context.Context, t *tx) error {
 		return err
 	}
 	// The hours' new totals (RETURNING, in a pipeline once sent) make the days' peaks.
-	if err := t.sendPipe(ctx); err != nil {
+	if err := t.sendPipe(); err != nil {
 		return err
 	}
 	for _, g := range []int{grainDay, grainMonth, grainWeek} {

@@ -343,7 +343,7 @@ func (t *tx) SessionByTx(ctx context.Context, stationID, txRef string) (*chargin
 // (which reading the tokens' accounts needs), the sessions and the start keys; then, from the
 // sessions found, the account locks, postings and readings.
 func (t *tx) PrefetchSessions(ctx context.Context, refs []store.SessionRef) error {
-	return t.pipelined(ctx, func() error {
+	return t.pipelined(func() error {
 		t.readVersionsAhead()
 		if err := t.prefetchSessions(ctx, refs); err != nil {
 			return err
@@ -351,7 +351,7 @@ func (t *tx) PrefetchSessions(ctx context.Context, refs []store.SessionRef) erro
 		if err := t.prefetchStarts(ctx, refs); err != nil {
 			return err
 		}
-		if err := t.sendPipe(ctx); err != nil {
+		if err := t.sendPipe(); err != nil {
 			return err
 		}
 		return t.prefetchEnding(ctx, refs)

@@ -158,7 +158,7 @@ func (t *tx) rollup() *Rollup {
 // PostgreSQL's concurrent batches from deadlocking on them, as they did when each session
 // upserted its own rows mid-transaction.
 func (t *tx) flush(ctx context.Context) error {
-	if err := t.pipelined(ctx, func() error { return t.flushHeld(ctx) }); err != nil {
+	if err := t.pipelined(func() error { return t.flushHeld(ctx) }); err != nil {
 		return err
 	}
 	return t.pipeErr
