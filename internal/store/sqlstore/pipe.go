@@ -11,10 +11,11 @@ import (
 // of the backend and of the batch's goroutine: under the load tool the scheduler, epoll and
 // socket calls were a third of PostgreSQL's CPU. Where the engine can (Dialect.Pipe), flush
 // sends them in a pipeline instead: statements queue (later, laterQuery) and go in one write
-// when a result is needed or flush ends (sendPipe), so a batch's writes take three round
-// trips. Each statement's outcome is checked as its result comes back, in order, as it was
-// when each ran at once; the first failure ends the pipe and fails the transaction (PostgreSQL
-// has aborted it by then anyway).
+// when a result is needed or flush ends (sendPipe), so a batch's writes take at most three
+// round trips, and its read-ahead (PrefetchSessions) two. Each statement's outcome is checked
+// as its result comes back, in order, as it was when each ran at once; the first failure (the
+// engine's, or a check's such as a key posted meanwhile) ends the pipe and fails the
+// transaction, which rolls back whatever the statements after it did.
 
 // PipeItem is one statement of a pipeline (Dialect.Pipe).
 type PipeItem struct {
