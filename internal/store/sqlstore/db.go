@@ -211,18 +211,15 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(store.Tx) error) (e
 	// A write transaction that may pipeline its end (pipe.go) runs on a connection of its
 	// own, which the pipeline is sent on.
 	var conn *sql.Conn
+	begin := pool.BeginTx
 	if pool == db.w && db.d.Pipe != nil {
 		if conn, err = pool.Conn(ctx); err != nil {
 			return errs.Wrap("begin", err)
 		}
 		defer conn.Close()
+		begin = conn.BeginTx
 	}
-	var sqlTx *sql.Tx
-	if conn != nil {
-		sqlTx, err = conn.BeginTx(ctx, nil)
-	} else {
-		sqlTx, err = pool.BeginTx(ctx, nil)
-	}
+	sqlTx, err := begin(ctx, nil)
 	if err != nil {
 		return errs.Wrap("begin", err)
 	}

@@ -35,7 +35,6 @@ type pipe struct {
 	ctx   context.Context // the transaction's context, which pipelines are sent under (counted)
 	on    bool            // queuing (during flush); otherwise later runs each statement at once
 	items []PipeItem
-	ends  []func() // statement-profile timers of the queued statements
 }
 
 // later runs (or, in a pipeline, queues) the statement q ('?' placeholders) that op names;
@@ -56,6 +55,13 @@ func (t *tx) later(ctx context.Context, op, q string, args []any, done func(affe
 		}
 		return done(n)
 	}
+	t.queueExec(op, q, args, done)
+	return nil
+}
+
+// queueExec queues the statement q (placeholders rebound) that op names, whatever the
+// pipeline's state; done as for later.
+func (t *tx) queueExec(op, q string, args []any, done func(affected int64) error) {
 	t.queue(PipeItem{SQL: q, Args: args, Done: func(n int64, err error) error {
 		if err != nil {
 			return t.db.mapErr(op, err)
@@ -65,7 +71,6 @@ func (t *tx) later(ctx context.Context, op, q string, args []any, done func(affe
 		}
 		return done(n)
 	}})
-	return nil
 }
 
 // laterQuery is later for a query: row scans each row it returns, in a pipeline when that is
@@ -104,10 +109,13 @@ func (t *tx) pipelined(fn func() error) error {
 	return t.sendPipe()
 }
 
+// queue adds it to the pipeline, counted and, in a statement profile, timed from now to its
+// outcome.
 func (t *tx) queue(it PipeItem) {
 	stmtCount.Add(1)
+	end, done := timeStatement(it.SQL), it.Done
+	it.Done = func(n int64, err error) error { end(); return done(n, err) }
 	t.pipe.items = append(t.pipe.items, it)
-	t.pipe.ends = append(t.pipe.ends, timeStatement(it.SQL))
 }
 
 // sendPipe sends the queued statements, if any, and checks their outcomes. Like every
@@ -118,12 +126,8 @@ func (t *tx) sendPipe() error {
 	if t.pipe == nil || len(t.pipe.items) == 0 {
 		return nil
 	}
-	items, ends := t.pipe.items, t.pipe.ends
-	t.pipe.items, t.pipe.ends = nil, nil
-	for i := range items {
-		done, end := items[i].Done, ends[i]
-		items[i].Done = func(n int64, err error) error { end(); return done(n, err) }
-	}
+	items := t.pipe.items
+	t.pipe.items = nil
 	return t.db.d.Pipe(t.pipe.ctx, t.pipe.conn, items)
 }
 

@@ -118,11 +118,10 @@ func (t *tx) KeyedOnly(ctx context.Context) error {
 	if t.pipe != nil {
 		// Queued (pipe.go): it goes ahead of the transaction's next statements, in their
 		// round trip, and its failure is theirs.
-		t.queue(PipeItem{SQL: q, Done: func(_ int64, err error) error { return t.db.mapErr("plan by key", err) }})
+		t.queueExec("plan by key", q, nil, nil)
 		return nil
 	}
-	_, err := t.q.ExecContext(ctx, q)
-	return t.db.mapErr("plan by key", err)
+	return t.later(ctx, "plan by key", q, nil, nil)
 }
 
 // queryIn runs head + " IN (?, …)" + tail over ids, rowsPerStmt of them a statement
