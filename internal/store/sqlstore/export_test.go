@@ -42,31 +42,41 @@ func FoldStatement(q string) string { return foldStatement(q) }
 // ReadingsAheadQuery is the read-ahead of n sessions' readings, for the test that checks its plan.
 func ReadingsAheadQuery(n int) string { return inList(readingsAheadHead, readingsAheadTail, n) }
 
-var errExplained = errors.New("explained")
+var errRolledBack = errors.New("rolled back")
+
+// rolledBack runs before, then look, in a write transaction, and rolls it back: for tests that
+// read what a transaction sees of its own work.
+func (db *DB) rolledBack(ctx context.Context, before func(store.Tx) error, look func(*tx) error) error {
+	err := db.InTx(ctx, func(t store.Tx) error {
+		if err := before(t); err != nil {
+			return err
+		}
+		if err := look(t.(*tx)); err != nil {
+			return err
+		}
+		return errRolledBack
+	})
+	if errors.Is(err, errRolledBack) {
+		err = nil
+	}
+	return err
+}
 
 // ExplainInTx runs before in a write transaction, then explains q with args there (EXPLAIN on
 // PostgreSQL, EXPLAIN QUERY PLAN on SQLite: the plan's lines), and rolls the transaction back.
 func (db *DB) ExplainInTx(ctx context.Context, before func(store.Tx) error, q string, args ...any) (plan string, err error) {
-	err = db.InTx(ctx, func(t store.Tx) error {
-		if err := before(t); err != nil {
-			return err
-		}
+	err = db.rolledBack(ctx, before, func(t *tx) error {
 		explain := "EXPLAIN QUERY PLAN "
 		if db.d.Name == "postgres" {
 			explain = "EXPLAIN "
 		}
-		rows, err := t.(*tx).q.QueryContext(ctx, explain+db.rebind(q), args...)
+		rows, err := t.q.QueryContext(ctx, explain+db.rebind(q), args...)
 		if err != nil {
 			return err
 		}
-		if plan, err = PlanLines(rows); err != nil {
-			return err
-		}
-		return errExplained
+		plan, err = PlanLines(rows)
+		return err
 	})
-	if errors.Is(err, errExplained) {
-		err = nil
-	}
 	return plan, err
 }
 
@@ -111,22 +121,12 @@ func (db *DB) CountPipelines() (sizes *[]int, restore func()) {
 // of table the transaction updated and how many of those updates were HOT (PostgreSQL's
 // counters of the running transaction), and rolls the transaction back.
 func (db *DB) UpdatesInTx(ctx context.Context, table string, fn func(store.Tx) error) (updated, hot int64, err error) {
-	err = db.InTx(ctx, func(st store.Tx) error {
-		if err := fn(st); err != nil {
-			return err
-		}
-		t := st.(*tx)
+	err = db.rolledBack(ctx, fn, func(t *tx) error {
 		if err := t.flush(ctx); err != nil {
 			return err
 		}
-		if err := t.q.QueryRowContext(ctx, "SELECT pg_stat_get_xact_tuples_updated($1::regclass), pg_stat_get_xact_tuples_hot_updated($1::regclass)", table).Scan(&updated, &hot); err != nil {
-			return err
-		}
-		return errExplained
+		return t.q.QueryRowContext(ctx, "SELECT pg_stat_get_xact_tuples_updated($1::regclass), pg_stat_get_xact_tuples_hot_updated($1::regclass)", table).Scan(&updated, &hot)
 	})
-	if errors.Is(err, errExplained) {
-		err = nil
-	}
 	return updated, hot, err
 }
 
