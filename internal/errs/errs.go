@@ -5,6 +5,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Kind classifies an error for the edges.
@@ -40,20 +41,19 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := e.Msg
-	if e.Field != "" {
-		s = e.Field + ": " + s
-	}
-	if e.Op != "" {
-		s = e.Op + ": " + s
+	var parts [4]string
+	n := 0
+	for _, p := range [...]string{e.Op, e.Field, e.Msg} {
+		if p != "" {
+			parts[n] = p
+			n++
+		}
 	}
 	if e.Err != nil {
-		if s == "" {
-			return e.Err.Error()
-		}
-		s += ": " + e.Err.Error()
+		parts[n] = e.Err.Error()
+		n++
 	}
-	return s
+	return strings.Join(parts[:n], ": ")
 }
 
 func (e *Error) Unwrap() error { return e.Err }

@@ -69,7 +69,10 @@ func (t *Table) handle(ctx context.Context, c *wsserver.Conn, action string, pay
 	}
 	res, err := route(ctx, c, req)
 	if err != nil {
-		if errs.KindOf(err) == errs.Internal { // the station hears "internal error"; the log keeps why
+		switch {
+		case ctx.Err() != nil: // the connection closed (or the server stops): nobody hears the answer
+			c.Logger().InfoContext(ctx, "a CALL was left unanswered: its connection closed", "action", action, "err", err)
+		case errs.KindOf(err) == errs.Internal: // the station hears "internal error"; the log keeps why
 			c.Logger().ErrorContext(ctx, "handling a CALL failed", "action", action, "err", err)
 		}
 		return nil, callError(err)
