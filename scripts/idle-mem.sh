@@ -3,8 +3,8 @@
 #
 # Memory per idle station of a real server process. TARGET is a store for `evcs serve`
 # (sqlite:PATH or postgres://…, fresh) or `echo` for the reference server `evcs bench echo`.
-# Starts the server on 127.0.0.1:18090, provisions N stations (scripts/provision-sim.sh), reads
-# its VmRSS, connects N lean idle stations (`evcs sim --load --mix idle`: boot, statuses,
+# Starts the server on 127.0.0.1:18090, reads its VmRSS, provisions N stations
+# (scripts/provision-sim.sh), connects N lean idle stations (`evcs sim --load --mix idle`: boot, statuses,
 # heartbeats), waits until all N sockets are established and SETTLE more seconds (default 60),
 # and prints the server's RSS growth per connection and the load generator's RSS per station.
 # EVCS is the binary to use (default: go build ./cmd/evcs to a temp dir).
@@ -37,13 +37,16 @@ PID=$!
 SIM=
 trap 'kill $PID $SIM 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do (echo >/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
-if [ "$TARGET" != echo ]; then
-  scripts/provision-sim.sh "http://$ADDR" "$TOKEN" "$N" IDLE- IDLE-TAG >/dev/null
-fi
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 established() { ss -Htn state established "( sport = :$PORT )" | wc -l; }
 sleep 2
+# The baseline is the server before the stations are imported: the growth counts the stations'
+# master data too, and the heap the import grew (up to the collector's headroom, gctune) is not
+# taken off as if it were the empty server's.
 R0=$(rss $PID)
+if [ "$TARGET" != echo ]; then
+  scripts/provision-sim.sh "http://$ADDR" "$TOKEN" "$N" IDLE- IDLE-TAG >/dev/null
+fi
 "$EVCS" sim --url "ws://$ADDR/ocpp" --stations "$N" --id-prefix IDLE- --tag IDLE-TAG --load --mix idle \
   --evses 1 --connect-rate "${RATE:-1000}" --duration 24h >/tmp/idle-mem-sim.$$ 2>&1 &
 SIM=$!

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/evcs/evcs/internal/config"
+	"github.com/evcs/evcs/internal/gctune"
 	"github.com/evcs/evcs/internal/store/opendb"
 )
 
@@ -25,7 +26,11 @@ func newServeCmd() *cobra.Command {
 			if err := cfg.Check(); err != nil {
 				return err
 			}
-			m := &Main{Cfg: cfg, Stderr: cmd.ErrOrStderr(), Stdout: cmd.OutOrStdout()}
+			// The collector's headroom is the process's, so serve sets it, not Main (tests
+			// run many Mains in one process).
+			headroom, _ := gctune.ParseSize(cfg.GCHeadroom) // checked by Config.Check
+			m := &Main{Cfg: cfg, Stderr: cmd.ErrOrStderr(), Stdout: cmd.OutOrStdout(),
+				GC: gctune.Start(cmd.Context(), headroom)}
 			return m.Run(cmd.Context())
 		},
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,7 @@ type Main struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Log    *slog.Logger
+	GC     string // what the collector's tuner does (gctune.Start), for the start-up line
 
 	Store *sqlstore.DB
 	App   *app.App
@@ -115,7 +117,7 @@ func (m *Main) Start(ctx context.Context) error {
 		m.scheme = "http"
 		go func() { m.done <- m.srv.Serve(ln) }()
 	}
-	m.Log.Info("evcs listening", "addr", m.scheme+"://"+m.Addr(), "store", s.Dialect(), "version", version)
+	m.Log.Info("evcs listening", "addr", m.scheme+"://"+m.Addr(), "store", s.Dialect(), "version", version, "gc_headroom", cmp.Or(m.GC, "off"))
 	if m.Cfg.Demo {
 		var dctx context.Context
 		dctx, m.stopDemo = context.WithCancel(context.Background())
