@@ -176,3 +176,92 @@ func TestIdleTimeout(t *testing.T) {
 		t.Error("talking station unregistered")
 	}
 }
+
+// A connection's goroutine waits a short while (the hot wait) for the station's next frame
+// before a fresh goroutine takes the wait over. Either way every frame is answered: after a
+// pause longer than the hot wait, over plain TCP and over TLS (where waiting is reading), and a
+// frame whose bytes arrive across the end of the hot wait (read under the idle timeout).
+func TestFramesAcrossTheHotWait(t *testing.T) {
+	const hot = 50 * time.Millisecond
+	defer wsserver.SetHotWait(hot)()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "evcs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := app.New(db, nil, nil)
+	srv := wsserver.New(a, wsserver.Options{}, csms16.New(a))
+	t.Cleanup(func() { srv.Close(); a.Close(); db.Close() })
+	now := time.Now().UTC()
+	err = db.InTx(ctx, func(tx store.Tx) error {
+		site := asset.Site{ID: "s", SiteFields: asset.SiteFields{Name: "S", TimeZone: "UTC"}, Status: asset.Active, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Sites().Create(ctx, &site); err != nil {
+			return err
+		}
+		st := asset.Station{ID: "HOT", StationFields: asset.StationFields{SiteID: "s", Kind: asset.KindAC}, Status: asset.Active, CreatedAt: now, UpdatedAt: now}
+		return tx.Stations().Create(ctx, &st)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tlsOn := range []bool{false, true} {
+		t.Run(map[bool]string{false: "tcp", true: "tls"}[tlsOn], func(t *testing.T) {
+			var hs *httptest.Server
+			if tlsOn {
+				hs = httptest.NewTLSServer(srv)
+			} else {
+				hs = httptest.NewServer(srv)
+			}
+			defer hs.Close()
+			dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			ws, _, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(hs.URL, "http")+"/ocpp/HOT",
+				&websocket.DialOptions{Subprotocols: []string{"ocpp1.6"}, HTTPClient: hs.Client()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ws.CloseNow()
+			answered := func(id string) {
+				t.Helper()
+				rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				defer cancel()
+				_, b, err := ws.Read(rctx)
+				if err != nil {
+					t.Fatalf("call %s: %v", id, err)
+				}
+				m, perr := ocppj.Decode(b)
+				if perr != nil || m.Type != ocppj.TypeCallResult || m.ID != id {
+					t.Fatalf("call %s answered %s", id, b)
+				}
+			}
+			heartbeat := func(id string) {
+				t.Helper()
+				if err := ws.Write(ctx, websocket.MessageText, ocppj.AppendCall(nil, id, "Heartbeat", []byte(`{}`))); err != nil {
+					t.Fatal(err)
+				}
+				answered(id)
+			}
+			heartbeat("1")
+			time.Sleep(3 * hot) // the station pauses past the hot wait
+			heartbeat("2")
+			// Straight after an answer, within the hot wait: most of a frame, the rest after the
+			// hot wait has ended.
+			frame := ocppj.AppendCall(nil, "3", "Heartbeat", []byte(`{}`+strings.Repeat(" ", 12<<10)))
+			w, err := ws.Writer(ctx, websocket.MessageText)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Write(frame[:len(frame)-1]); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(3 * hot)
+			if _, err := w.Write(frame[len(frame)-1:]); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			answered("3")
+		})
+	}
+}
