@@ -337,7 +337,10 @@ func (r cachedRepo[T]) GetBy(ctx context.Context, field, value string) (*T, erro
 	}
 	c := &r.db.md.tables[r.table]
 	key := mdKey(field, value)
-	if id, d, known := c.lookup(v, key); known && id != "" {
+	if id, d, known := c.lookup(v, key); known {
+		if id == "" { // looked up at this version and matched none: an unknown token tried again
+			return nil, errs.E(errs.NotFound, "%s with %s %q not found", r.t.entity, field, value)
+		}
 		return r.decode(d)
 	}
 	if !slices.Contains(r.Filterable(), field) {
@@ -345,6 +348,7 @@ func (r cachedRepo[T]) GetBy(ctx context.Context, field, value string) (*T, erro
 	}
 	id, d, err := r.load(ctx, field, value)
 	if err == sql.ErrNoRows {
+		c.putNone(v, key)
 		return nil, errs.E(errs.NotFound, "%s with %s %q not found", r.t.entity, field, value)
 	}
 	if err != nil {

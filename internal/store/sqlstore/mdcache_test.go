@@ -12,6 +12,7 @@ import (
 	"github.com/evcs/evcs/internal/energy"
 	"github.com/evcs/evcs/internal/errs"
 	"github.com/evcs/evcs/internal/store"
+	"github.com/evcs/evcs/internal/store/sqlstore"
 	"github.com/evcs/evcs/internal/store/storetest"
 )
 
@@ -226,6 +227,32 @@ func TestMasterDataCache(t *testing.T) {
 				write(t, b, func(tx store.Tx) error { return tx.Invoices().UpdateSettlement(ctx, &set) })
 				if pending(a, "CP-C") {
 					t.Fatal("a reconciled settlement still reads as pending")
+				}
+			})
+
+			t.Run("an unknown token is not looked up again until one is registered", func(t *testing.T) {
+				lookup := func(s store.Store) (tok *account.IdToken, statements int64, err error) {
+					t.Helper()
+					before, _ := sqlstore.Counts()
+					err = s.View(ctx, func(tx store.Tx) (err error) { tok, err = tx.IdTokens().GetBy(ctx, "uid", "UID-NEW"); return })
+					after, _ := sqlstore.Counts()
+					return tok, after - before, err
+				}
+				_, first, err := lookup(a)
+				if !errs.Is(err, errs.NotFound) {
+					t.Fatalf("first look-up: %v, want NotFound", err)
+				}
+				_, again, err := lookup(a)
+				if !errs.Is(err, errs.NotFound) {
+					t.Fatalf("second look-up: %v, want NotFound", err)
+				}
+				if again != first-1 { // the versions only, not the token's row again
+					t.Fatalf("the second look-up ran %d statements, the first %d: want one fewer", again, first)
+				}
+				nt := account.IdToken{ID: "tok_new", IdTokenFields: account.IdTokenFields{UID: "UID-NEW", Type: "ISO14443", AccountID: "acc_c", Status: account.Active}, CreatedAt: now, UpdatedAt: now}
+				write(t, b, func(tx store.Tx) error { return tx.IdTokens().Create(ctx, &nt) })
+				if got, _, err := lookup(a); err != nil || got.ID != "tok_new" {
+					t.Fatalf("after another node registered it: %+v, %v", got, err)
 				}
 			})
 
