@@ -28,7 +28,7 @@ func newServeCmd() *cobra.Command {
 			}
 			// The collector's headroom is the process's, so serve sets it, not Main (tests
 			// run many Mains in one process).
-			headroom, _ := gctune.ParseSize(cfg.GCHeadroom) // checked by Config.Check
+			headroom, _ := cfg.GCHeadroomBytes() // checked by Config.Check
 			m := &Main{Cfg: cfg, Stderr: cmd.ErrOrStderr(), Stdout: cmd.OutOrStdout(),
 				GC: gctune.Start(cmd.Context(), headroom)}
 			return m.Run(cmd.Context())
